@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what MoonTV needs on a fresh Debian/Ubuntu machine into ./.venv.
+#   scripts/bootstrap.sh           the server only
+#   scripts/bootstrap.sh --test    also the test tools and services (redis-server, wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+  echo "need root for: $*" >&2; return 1; fi; }
+
+apt_packages=()
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_packages+=(python3-venv); fi
+if [ "$want_test" = 1 ]; then
+  command -v redis-server >/dev/null || apt_packages+=(redis-server)
+  command -v wrk >/dev/null || apt_packages+=(wrk)
+fi
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+if [ "$want_test" = 1 ]; then
+  .venv/bin/python -m pip install -q -e '.[test]'
+else
+  .venv/bin/python -m pip install -q -e .
+fi

@@ -1,0 +1,5 @@
+import sys
+
+from moontv.cli import main
+
+sys.exit(main())

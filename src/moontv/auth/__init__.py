@@ -1,0 +1,1 @@
+"""Accounts: password hashing, signed session tokens, roles, bans and login throttling."""

@@ -1,0 +1,313 @@
+"""Command line: ``moontv serve | user | sources check | config validate | healthcheck``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from moontv import __version__
+from moontv.settings import Settings, SettingsError, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    for name in ("host", "port", "config_file", "data_dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return load_settings(**overrides)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", dest="config_file", type=Path, help="config.json path (MOONTV_CONFIG)")
+    parser.add_argument("--data-dir", dest="data_dir", type=Path, help="data directory (MOONTV_DATA_DIR)")
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from moontv.app import create_app
+    from moontv.observability import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_format, settings.log_level)
+    host = args.host or settings.bind_host
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=settings.port,
+        log_config=None,
+        access_log=settings.access_log,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=3,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+# -- user -------------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[tuple[object, object, object]]:
+    from moontv.auth.ratelimit import SlidingWindowLimiter
+    from moontv.auth.service import AuthService
+    from moontv.auth.tokens import TokenSigner
+    from moontv.config.file import load_config_file
+    from moontv.config.service import ConfigService
+    from moontv.storage.factory import create_storage
+
+    _, text = load_config_file(settings.config_file)
+    storage = create_storage(
+        settings.storage_kind, data_dir=settings.data_dir, redis_url=settings.storage_url
+    )
+    await storage.open()
+    try:
+        config = ConfigService(storage, settings, text, ttl=0)
+        await config.initialise(file_exists=settings.config_file.exists())
+        signer = TokenSigner(b"x" * 32, ttl_seconds=60)  # the CLI issues no tokens
+        auth = AuthService(storage, config, settings, signer, SlidingWindowLimiter(1, 1))
+        yield storage, config, auth
+    finally:
+        await storage.close()
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise SystemExit("no terminal: pass the password on stdin with --password-stdin")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat: "):
+        raise SystemExit("passwords do not match")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from moontv.auth.service import AuthError, validate_password, validate_username
+    from moontv.config.admin import find_user
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        async with _services(settings) as (storage, config, auth):
+            if args.user_cmd == "list":
+                snapshot = await config.get()  # type: ignore[attr-defined]
+                online = await storage.get_last_online()  # type: ignore[attr-defined]
+                print(f"{'USERNAME':<24} {'ROLE':<6} {'STATUS':<7} {'GROUP':<12} LAST ONLINE")
+                for user in snapshot.config["UserConfig"]["Users"]:
+                    last = online.get(user["username"]) or user.get("lastOnline")
+                    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last / 1000)) if last else "-"
+                    status = "banned" if user.get("banned") else "active"
+                    print(
+                        f"{user['username']:<24} {user.get('role', 'user'):<6} {status:<7} "
+                        f"{user.get('group') or '-':<12} {when}"
+                    )
+                return 0
+            try:
+                username = validate_username(args.username)
+                password = validate_password(_read_password(args))
+                if args.user_cmd == "add":
+                    await auth.create_user(username, password)  # type: ignore[attr-defined]
+                    if args.admin:
+
+                        def promote(cfg: dict) -> None:
+                            entry = find_user(cfg, username)
+                            if entry is not None:
+                                entry["role"] = "admin"
+
+                        await config.update(promote)  # type: ignore[attr-defined]
+                    print(f"user {username} added" + (" (admin)" if args.admin else ""))
+                else:
+                    if username == settings.username:
+                        raise AuthError(400, "the owner's password is the PASSWORD environment variable")
+                    if not await storage.user_exists(username):  # type: ignore[attr-defined]
+                        raise AuthError(404, f"user {username} does not exist")
+                    await auth.set_password(username, password)  # type: ignore[attr-defined]
+                    print(f"password of {username} changed; their sessions were signed out")
+            except AuthError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 1
+            return 0
+
+    return asyncio.run(run())
+
+
+# -- sources check ----------------------------------------------------------------------------
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = int(width * done / total) if total else width
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
+def cmd_sources_check(args: argparse.Namespace) -> int:
+    import httpx
+
+    from moontv.config.admin import enabled_sites
+    from moontv.sources.client import CmsClient
+    from moontv.sources.models import SourceError
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        async with _services(settings) as (_, config, _auth):
+            snapshot = await config.get()  # type: ignore[attr-defined]
+            sites = enabled_sites(snapshot.config)
+            if not sites:
+                print("no enabled sources configured")
+                return 1
+            semaphore = asyncio.Semaphore(args.concurrency)
+            rows: list[tuple[str, str, str, str]] = []
+            done = 0
+            async with httpx.AsyncClient(trust_env=False, follow_redirects=True) as http:
+                client = CmsClient(http, max_bytes=settings.upstream_max_bytes)
+
+                async def probe(site: object) -> None:
+                    nonlocal done
+                    async with semaphore:
+                        start = time.perf_counter()
+                        try:
+                            page = await client.search_page(
+                                site,
+                                args.query,
+                                1,
+                                timeout=args.timeout,
+                                filter_adult=False,  # type: ignore[arg-type]
+                            )
+                            playable = sum(1 for item in page.items if item.get("episodes"))
+                            status = "ok" if page.raw_count else "no results"
+                            detail = f"{page.raw_count} results, {playable} with m3u8"
+                        except SourceError as exc:
+                            status, detail = (
+                                "failed",
+                                exc.user_message + (f" ({exc.detail})" if exc.detail else ""),
+                            )
+                        ms = f"{(time.perf_counter() - start) * 1000:.0f} ms"
+                        rows.append((site.key, status, ms, detail))  # type: ignore[attr-defined]
+                        done += 1
+                        if sys.stderr.isatty() or args.progress:
+                            print(f"\r{_bar(done, len(sites))}", end="", file=sys.stderr, flush=True)
+
+                await asyncio.gather(*(probe(site) for site in sites))
+            if sys.stderr.isatty() or args.progress:
+                print(file=sys.stderr)
+            order = {s.key: i for i, s in enumerate(sites)}
+            print(f"{'SOURCE':<20} {'STATUS':<11} {'LATENCY':>9}  DETAIL")
+            for key, status, ms, detail in sorted(rows, key=lambda r: order[r[0]]):
+                print(f"{key:<20} {status:<11} {ms:>9}  {detail}")
+            failed = sum(1 for r in rows if r[1] == "failed")
+            print(f"{len(rows) - failed}/{len(rows)} sources answered")
+            return 1 if failed else 0
+
+    return asyncio.run(run())
+
+
+# -- config validate / healthcheck ------------------------------------------------------------
+
+
+def cmd_config_validate(args: argparse.Namespace) -> int:
+    from moontv.config.file import ConfigFileError, load_config_file
+
+    if not args.file.exists():
+        print(f"error: {args.file}: no such file", file=sys.stderr)
+        return 1
+    try:
+        config, _ = load_config_file(args.file)
+    except ConfigFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{args.file}: OK ({len(config['api_site'])} sources, "
+        f"{len(config['custom_category'])} custom categories, cache_time {config.get('cache_time', 7200)})"
+    )
+    return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    port = args.port or os.environ.get("MOONTV_PORT") or os.environ.get("PORT") or "3000"
+    url = args.url or f"http://127.0.0.1:{port}/api/health"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            return 0 if response.status == 200 else 1
+    except Exception as exc:
+        print(f"unhealthy: {exc}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moontv", description="MoonTV video aggregation server")
+    parser.add_argument("--version", action="version", version=f"moontv {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1, or HOSTNAME if it is an address)")
+    serve.add_argument("--port", type=int, help="port (default PORT or 3000)")
+    _add_common(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="user_cmd", required=True)
+    for name, helptext in (("add", "create a user"), ("passwd", "set a user's password")):
+        p = user_sub.add_parser(name, help=helptext)
+        p.add_argument("username")
+        p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        if name == "add":
+            p.add_argument("--admin", action="store_true", help="make the user an admin")
+        _add_common(p)
+        p.set_defaults(func=cmd_user)
+    listing = user_sub.add_parser("list", help="list users")
+    _add_common(listing)
+    listing.set_defaults(func=cmd_user)
+
+    sources = sub.add_parser("sources", help="upstream sources")
+    sources_sub = sources.add_subparsers(dest="sources_cmd", required=True)
+    check = sources_sub.add_parser("check", help="search every enabled source and report")
+    check.add_argument("--query", default="我的", help="search term to probe with")
+    check.add_argument("--timeout", type=float, default=10.0)
+    check.add_argument("--concurrency", type=int, default=8)
+    check.add_argument(
+        "--progress", action="store_true", help="show the progress bar even without a terminal"
+    )
+    _add_common(check)
+    check.set_defaults(func=cmd_sources_check)
+
+    config = sub.add_parser("config", help="configuration files")
+    config_sub = config.add_subparsers(dest="config_cmd", required=True)
+    validate = config_sub.add_parser("validate", help="validate a MoonTV config.json")
+    validate.add_argument("file", type=Path)
+    validate.set_defaults(func=cmd_config_validate)
+
+    health = sub.add_parser("healthcheck", help="exit 0 if the local server answers /api/health")
+    health.add_argument("--url")
+    health.add_argument("--port")
+    health.add_argument("--timeout", type=float, default=2.0)
+    health.set_defaults(func=cmd_healthcheck)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

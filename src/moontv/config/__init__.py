@@ -1,0 +1,1 @@
+"""Site configuration: the MoonTV ``config.json`` file and the stored AdminConfig document."""

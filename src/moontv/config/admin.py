@@ -1,0 +1,208 @@
+"""The AdminConfig document (MoonTV wire shape) and its merge rules.
+
+The stored document is merged on every read with the config file text it carries
+(``ConfigFile``) and with environment defaults, exactly as MoonTV does, so data written by
+MoonTV/LunaTV reads the same here. Functions are pure: they take and return plain dicts.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+
+from moontv.config.file import ConfigFileError, parse_config_text
+from moontv.settings import Settings
+from moontv.sources.models import ApiSite
+
+DEFAULT_CACHE_TIME = 7200
+
+
+def site_defaults(settings: Settings) -> dict[str, Any]:
+    return {
+        "SiteName": settings.site_name,
+        "Announcement": settings.announcement,
+        "SearchDownstreamMaxPage": settings.search_max_page,
+        "SiteInterfaceCacheTime": DEFAULT_CACHE_TIME,
+        "DoubanProxyType": settings.douban_proxy_type,
+        "DoubanProxy": settings.douban_proxy,
+        "DoubanImageProxyType": settings.douban_image_proxy_type,
+        "DoubanImageProxy": settings.douban_image_proxy,
+        "DisableYellowFilter": settings.disable_yellow_filter,
+        "DanmakuApiBaseUrl": settings.danmu_api_base_url,
+        "TVBoxEnabled": settings.tvbox_enabled,
+        "TVBoxPassword": "",
+    }
+
+
+def initial_config(settings: Settings, file_text: str, storage_users: list[str]) -> dict[str, Any]:
+    """First-run document: config file sources, every stored user, the owner first."""
+    users = [{"username": u, "role": "user"} for u in storage_users if u != settings.username]
+    if settings.username:
+        users.insert(0, {"username": settings.username, "role": "owner"})
+    config = {
+        "ConfigFile": file_text,
+        "SiteConfig": site_defaults(settings),
+        "UserConfig": {"AllowRegister": settings.enable_register, "Users": users, "Groups": []},
+        "SourceConfig": [],
+        "CustomCategories": [],
+    }
+    return merge(config, settings)
+
+
+def _file_part(config: dict[str, Any]) -> dict[str, Any]:
+    text = config.get("ConfigFile")
+    if not isinstance(text, str) or not text.strip():
+        return {"api_site": {}, "custom_category": []}
+    try:
+        return parse_config_text(text)
+    except ConfigFileError:
+        # A broken stored file never takes the site down: its sources just stay as they are.
+        return {"api_site": {}, "custom_category": []}
+
+
+def merge(stored: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """MoonTV's per-read merge: env fallbacks, file sources/categories, owner enforcement."""
+    config = copy.deepcopy(stored) if isinstance(stored, dict) else {}
+    site = config.get("SiteConfig") if isinstance(config.get("SiteConfig"), dict) else {}
+    defaults = site_defaults(settings)
+    for key, value in defaults.items():
+        current = site.get(key)
+        if isinstance(value, bool):
+            if not isinstance(current, bool):
+                site[key] = value
+        elif current in (None, "") or (isinstance(value, int) and not isinstance(current, int)):
+            site[key] = value
+    config["SiteConfig"] = site
+
+    user_config = config.get("UserConfig") if isinstance(config.get("UserConfig"), dict) else {}
+    if not isinstance(user_config.get("AllowRegister"), bool):
+        user_config["AllowRegister"] = settings.enable_register
+    if not isinstance(user_config.get("Users"), list):
+        user_config["Users"] = []
+    if not isinstance(user_config.get("Groups"), list):
+        user_config["Groups"] = []
+    config["UserConfig"] = user_config
+
+    file_cfg = _file_part(config)
+    config["SourceConfig"] = _merge_sources(config.get("SourceConfig"), file_cfg["api_site"])
+    config["CustomCategories"] = _merge_categories(
+        config.get("CustomCategories"), file_cfg["custom_category"]
+    )
+    if isinstance(file_cfg.get("cache_time"), int):
+        site["SiteInterfaceCacheTime"] = file_cfg["cache_time"]
+    _enforce_owner(user_config, settings.username)
+    return config
+
+
+def _merge_sources(current: Any, file_sites: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    sources = (
+        [dict(s) for s in current if isinstance(s, dict) and s.get("key")]
+        if isinstance(current, list)
+        else []
+    )
+    by_key = {s["key"]: s for s in sources}
+    for key, site in file_sites.items():
+        entry = by_key.get(key)
+        if entry is None:
+            entry = {"key": key, "name": site["name"], "api": site["api"], "disabled": False}
+            sources.append(entry)
+            by_key[key] = entry
+        entry["name"] = site["name"]
+        entry["api"] = site["api"]
+        entry["detail"] = site.get("detail", "")
+        entry["from"] = "config"
+    for entry in sources:
+        if entry["key"] not in file_sites:
+            entry["from"] = "custom"
+        entry.setdefault("disabled", False)
+    return sources
+
+
+def _merge_categories(current: Any, file_categories: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    categories = [dict(c) for c in current if isinstance(c, dict)] if isinstance(current, list) else []
+    index = {(c.get("query"), c.get("type")): c for c in categories}
+    file_ids = set()
+    for cat in file_categories:
+        ident = (cat["query"], cat["type"])
+        file_ids.add(ident)
+        entry = index.get(ident)
+        if entry is None:
+            entry = {**cat, "from": "config", "disabled": False}
+            categories.append(entry)
+            index[ident] = entry
+        elif entry.get("from") == "config":
+            entry.update(cat)
+            entry["disabled"] = False
+    for entry in categories:
+        if (entry.get("query"), entry.get("type")) not in file_ids:
+            entry["from"] = "custom"
+    return categories
+
+
+def _enforce_owner(user_config: dict[str, Any], owner: str) -> None:
+    users = [u for u in user_config["Users"] if isinstance(u, dict) and isinstance(u.get("username"), str)]
+    seen: set[str] = set()
+    unique = []
+    for user in users:
+        if user["username"] in seen:
+            continue
+        seen.add(user["username"])
+        if user.get("role") == "owner" and user["username"] != owner:
+            user["role"] = "user"
+        if user.get("role") not in ("user", "admin", "owner"):
+            user["role"] = "user"
+        unique.append(user)
+    if owner:
+        owner_entry = next((u for u in unique if u["username"] == owner), None)
+        unique = [u for u in unique if u["username"] != owner]
+        entry = owner_entry or {"username": owner}
+        entry["role"] = "owner"
+        unique.insert(0, entry)
+    user_config["Users"] = unique
+
+
+# -- read helpers ---------------------------------------------------------------------------
+
+
+def find_user(config: dict[str, Any], username: str) -> dict[str, Any] | None:
+    for user in config["UserConfig"]["Users"]:
+        if user.get("username") == username:
+            return user
+    return None
+
+
+def enabled_sites(config: dict[str, Any]) -> list[ApiSite]:
+    return [
+        ApiSite(
+            key=s["key"], name=s.get("name", s["key"]), api=s.get("api", ""), detail=s.get("detail") or ""
+        )
+        for s in config["SourceConfig"]
+        if not s.get("disabled") and s.get("api")
+    ]
+
+
+def available_sites(config: dict[str, Any], username: str | None) -> list[ApiSite]:
+    """Enabled sources the user may use: all, unless the user's group restricts them."""
+    sites = enabled_sites(config)
+    if not username:
+        return sites
+    user = find_user(config, username)
+    groups = config["UserConfig"].get("Groups") or []
+    if not user or not user.get("group") or not groups:
+        return sites
+    group = next((g for g in groups if g.get("name") == user["group"]), None)
+    if group is None:
+        return sites
+    allowed = set(group.get("sourceKeys") or [])
+    return [s for s in sites if s.key in allowed]
+
+
+def cache_time(config: dict[str, Any]) -> int:
+    value = config["SiteConfig"].get("SiteInterfaceCacheTime", DEFAULT_CACHE_TIME)
+    return value if isinstance(value, int) and value >= 0 else DEFAULT_CACHE_TIME
+
+
+def config_file_text(file_cfg: dict[str, Any]) -> str:
+    return orjson.dumps(file_cfg, option=orjson.OPT_INDENT_2).decode()

@@ -1,0 +1,105 @@
+"""Reads and writes the AdminConfig document through storage, with a short read cache."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from moontv.config.admin import initial_config, merge
+from moontv.settings import Settings
+from moontv.storage.protocol import Storage, VersionConflict
+
+FILE_HASH_META = "config_file_sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSnapshot:
+    config: dict[str, Any]
+    version: int
+
+
+class ConfigService:
+    """One merged view of the site configuration.
+
+    Reads are cached for ``ttl`` seconds (other replicas' writes become visible within it);
+    writes are versioned so concurrent admin edits never silently overwrite each other.
+    """
+
+    def __init__(self, storage: Storage, settings: Settings, file_text: str, *, ttl: float = 1.0) -> None:
+        self._storage = storage
+        self._settings = settings
+        self._file_text = file_text
+        self._ttl = ttl
+        self._cached: tuple[float, ConfigSnapshot] | None = None
+        self._lock = asyncio.Lock()
+
+    async def initialise(self, *, file_exists: bool = True) -> ConfigSnapshot:
+        """First run: build the document from the config file. Later runs: a config file whose
+        content was never imported before replaces the stored ConfigFile text (so editing
+        config.json and restarting works), while admin edits made in the UI are kept."""
+        stored, version = await self._storage.get_admin_config()
+        file_hash = hashlib.sha256(self._file_text.encode()).hexdigest()
+        marker = f"{FILE_HASH_META}:{file_hash}"
+        if stored is None:
+            users = await self._storage.list_users()
+            await self._write(initial_config(self._settings, self._file_text, users), 0)
+        elif file_exists and await self._storage.get_meta(marker) is None:
+            stored["ConfigFile"] = self._file_text
+            await self._write(merge(stored, self._settings), version)
+        await self._storage.set_meta_if_absent(marker, str(int(time.time())))
+        self._cached = None
+        return await self.get()
+
+    async def _write(self, config: dict[str, Any], expected: int | None) -> int:
+        return await self._storage.set_admin_config(config, expected)
+
+    async def get(self) -> ConfigSnapshot:
+        cached = self._cached
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        async with self._lock:
+            cached = self._cached
+            if cached is not None and time.monotonic() - cached[0] < self._ttl:
+                return cached[1]
+            stored, version = await self._storage.get_admin_config()
+            if stored is None:
+                users = await self._storage.list_users()
+                stored = initial_config(self._settings, self._file_text, users)
+            snapshot = ConfigSnapshot(merge(stored, self._settings), version)
+            self._cached = (time.monotonic(), snapshot)
+            return snapshot
+
+    async def update(
+        self,
+        mutate: Callable[[dict[str, Any]], None],
+        *,
+        expected_version: int | None = None,
+        retries: int = 5,
+    ) -> ConfigSnapshot:
+        """Apply ``mutate`` to a fresh copy and write it. With ``expected_version`` a stale
+        base raises VersionConflict (the caller answers 409); without it, conflicts are retried."""
+        for _ in range(retries):
+            self._cached = None
+            snapshot = await self.get()
+            if expected_version is not None and snapshot.version != expected_version:
+                raise VersionConflict(expected_version, snapshot.version)
+            config = merge(snapshot.config, self._settings)
+            mutate(config)
+            try:
+                version = await self._write(config, snapshot.version)
+            except VersionConflict:
+                if expected_version is not None:
+                    raise
+                continue
+            fresh = ConfigSnapshot(merge(config, self._settings), version)
+            self._cached = (time.monotonic(), fresh)
+            return fresh
+        raise VersionConflict(snapshot.version, -1)
+
+    def invalidate(self) -> None:
+        self._cached = None

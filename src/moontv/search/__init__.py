@@ -1,0 +1,1 @@
+"""Aggregated search: fan-out over sources, pagination, result cache, suggestions."""

@@ -1,0 +1,161 @@
+"""Process settings from the environment (MoonTV's variable names and clean MOONTV_* names).
+
+One ``Settings`` object is built at start-up and injected everywhere; nothing else reads
+``os.environ``. MoonTV's names are kept so existing compose files work unchanged; where both
+spellings are set, the ``MOONTV_*`` name wins.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ANNOUNCEMENT = (
+    "本网站仅提供影视信息搜索服务，所有内容均来自第三方网站。本站不存储任何视频资源，"
+    "不对任何内容的准确性、合法性、完整性负责。"
+)
+
+StorageKind = Literal["sqlite", "redis", "kvrocks"]
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; the message names the offending variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, case_sensitive=True, secrets_dir=None
+    )
+
+    username: str = Field("admin", validation_alias=_env("MOONTV_USERNAME", "USERNAME"))
+    password: str = Field("", validation_alias=_env("MOONTV_PASSWORD", "PASSWORD"))
+    storage_type: str = Field("sqlite", validation_alias=_env("MOONTV_STORAGE", "NEXT_PUBLIC_STORAGE_TYPE"))
+    redis_url: str = Field("", validation_alias=_env("MOONTV_REDIS_URL", "REDIS_URL"))
+    kvrocks_url: str = Field("", validation_alias=_env("MOONTV_KVROCKS_URL", "KVROCKS_URL"))
+
+    site_name: str = Field(
+        "MoonTV", validation_alias=_env("MOONTV_SITE_NAME", "NEXT_PUBLIC_SITE_NAME", "SITE_NAME")
+    )
+    announcement: str = Field(
+        DEFAULT_ANNOUNCEMENT, validation_alias=_env("MOONTV_ANNOUNCEMENT", "ANNOUNCEMENT")
+    )
+    enable_register: bool = Field(
+        False, validation_alias=_env("MOONTV_ENABLE_REGISTER", "NEXT_PUBLIC_ENABLE_REGISTER")
+    )
+    search_max_page: int = Field(
+        5, ge=1, le=50, validation_alias=_env("MOONTV_SEARCH_MAX_PAGE", "NEXT_PUBLIC_SEARCH_MAX_PAGE")
+    )
+    disable_yellow_filter: bool = Field(
+        False,
+        validation_alias=_env("MOONTV_DISABLE_YELLOW_FILTER", "NEXT_PUBLIC_DISABLE_YELLOW_FILTER"),
+    )
+    douban_proxy_type: str = Field(
+        "direct", validation_alias=_env("MOONTV_DOUBAN_PROXY_TYPE", "NEXT_PUBLIC_DOUBAN_PROXY_TYPE")
+    )
+    douban_proxy: str = Field("", validation_alias=_env("MOONTV_DOUBAN_PROXY", "NEXT_PUBLIC_DOUBAN_PROXY"))
+    douban_image_proxy_type: str = Field(
+        "server",
+        validation_alias=_env("MOONTV_DOUBAN_IMAGE_PROXY_TYPE", "NEXT_PUBLIC_DOUBAN_IMAGE_PROXY_TYPE"),
+    )
+    douban_image_proxy: str = Field(
+        "", validation_alias=_env("MOONTV_DOUBAN_IMAGE_PROXY", "NEXT_PUBLIC_DOUBAN_IMAGE_PROXY")
+    )
+    danmu_api_base_url: str = Field(
+        "", validation_alias=_env("MOONTV_DANMU_API_BASE_URL", "NEXT_PUBLIC_DANMU_API_BASE_URL")
+    )
+    tvbox_enabled: bool = Field(False, validation_alias=_env("MOONTV_TVBOX_ENABLED", "TVBOX_ENABLED"))
+
+    host: str = Field("", validation_alias=_env("MOONTV_HOST", "HOSTNAME"))
+    port: int = Field(3000, ge=1, le=65535, validation_alias=_env("MOONTV_PORT", "PORT"))
+    config_file: Path = Field(Path("config.json"), validation_alias=_env("MOONTV_CONFIG"))
+    data_dir: Path = Field(Path("data"), validation_alias=_env("MOONTV_DATA_DIR"))
+    secret_key: str = Field("", validation_alias=_env("MOONTV_SECRET_KEY"))
+
+    upstream_timeout: float = Field(8.0, gt=0, le=120, validation_alias=_env("MOONTV_UPSTREAM_TIMEOUT"))
+    upstream_max_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, validation_alias=_env("MOONTV_UPSTREAM_MAX_BYTES")
+    )
+    search_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_CACHE"))
+    session_days: int = Field(7, ge=1, le=365, validation_alias=_env("MOONTV_SESSION_DAYS"))
+    login_rate_limit: int = Field(10, ge=1, validation_alias=_env("MOONTV_LOGIN_RATE_LIMIT"))
+    trust_proxy: bool = Field(True, validation_alias=_env("MOONTV_TRUST_PROXY"))
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("MOONTV_LOG_FORMAT"))
+    log_level: str = Field("info", validation_alias=_env("MOONTV_LOG_LEVEL"))
+    access_log: bool = Field(False, validation_alias=_env("MOONTV_ACCESS_LOG"))
+    metrics_token: str = Field("", validation_alias=_env("MOONTV_METRICS_TOKEN"))
+
+    @field_validator("storage_type")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        value = value.strip().lower() or "sqlite"
+        # MoonTV's browser-only mode has no server storage; we keep the name working by
+        # storing on the embedded database instead (single shared password still logs in).
+        if value in ("localstorage", "sqlite", "d1"):
+            return "sqlite"
+        if value in ("redis", "kvrocks"):
+            return value
+        if value == "upstash":
+            raise ValueError("upstash is not supported; use redis (Upstash also speaks the Redis protocol)")
+        raise ValueError(f"unknown storage type {value!r} (use sqlite, redis or kvrocks)")
+
+    @property
+    def storage_kind(self) -> StorageKind:
+        return self.storage_type  # type: ignore[return-value]
+
+    @property
+    def storage_url(self) -> str | None:
+        if self.storage_kind == "kvrocks":
+            return self.kvrocks_url or self.redis_url or None
+        if self.storage_kind == "redis":
+            return self.redis_url or self.kvrocks_url or None
+        return None
+
+    @property
+    def bind_host(self) -> str:
+        """HOSTNAME is also the container's host name under Docker: only use it if it is an address."""
+        candidate = self.host.strip()
+        if candidate == "localhost":
+            return "127.0.0.1"
+        try:
+            ipaddress.ip_address(candidate)
+        except ValueError:
+            return "127.0.0.1"
+        return candidate
+
+    def check(self) -> None:
+        if self.storage_kind in ("redis", "kvrocks") and not self.storage_url:
+            name = "KVROCKS_URL" if self.storage_kind == "kvrocks" else "REDIS_URL"
+            raise SettingsError(f"{name}: required when NEXT_PUBLIC_STORAGE_TYPE={self.storage_kind}")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus explicit overrides (CLI flags, tests)."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    settings.check()
+    return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = str(first["loc"][0]) if first["loc"] else "settings"
+    name = loc
+    for field_name, info in Settings.model_fields.items():
+        choices = info.validation_alias.choices if isinstance(info.validation_alias, AliasChoices) else []
+        if loc == field_name or loc in choices:
+            present = [str(c) for c in choices if str(c) in os.environ]
+            name = present[0] if present else (str(choices[-1]) if choices else field_name)
+            break
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"invalid setting {name}: {message}"

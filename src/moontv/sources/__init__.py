@@ -1,0 +1,1 @@
+"""Apple CMS v10 upstream sources: HTTP client, response parsing, per-source circuit breaker."""

@@ -1,0 +1,219 @@
+"""HTTP client for Apple CMS v10 sources: deadlines, size cap, error mapping, circuit breaker, metrics hook.
+
+The ``httpx.AsyncClient`` is injected (one pooled client per app). Redirect policy, proxies and the
+SSRF guard belong to that client's configuration; this module never follows redirects on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from moontv.sources.breaker import BreakerRegistry, CircuitBreaker
+from moontv.sources.models import ApiSite, SearchPage, SourceError
+from moontv.sources.parse import parse_detail_html, parse_detail_page, parse_envelope, parse_search_page
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "CmsClient",
+    "SourceObserver",
+    "detail_page_url",
+    "detail_url",
+    "search_url",
+]
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/142.0.0.0 Safari/537.36"
+)
+ACCEPT_JSON = "application/json"
+ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+
+# Outcomes that say the upstream itself is unhealthy (they count towards tripping the breaker).
+_FAILURE_KINDS = frozenset({"timeout", "network", "parse", "too_large", "closed"})
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class SourceObserver(Protocol):
+    """Receives one call per upstream request (for metrics). ``outcome`` is ``"ok"``, a
+    :class:`SourceError` kind, ``"cancelled"`` (task cancelled) or ``"error"`` (unexpected exception);
+    ``seconds`` is 0 for ``circuit_open`` (no request was made)."""
+
+    def on_request(self, source_key: str, seconds: float, outcome: str) -> None: ...
+
+
+# --- URL building --------------------------------------------------------------------------------------
+
+
+def _append_query(base: str, query: str) -> str:
+    """MoonTV used ``api`` verbatim as a prefix; be tolerant of roots that already carry a query."""
+    if base.endswith(("?", "&")):
+        return base + query
+    return f"{base}{'&' if '?' in base else '?'}{query}"
+
+
+def search_url(api: str, query: str, page: int = 1) -> str:
+    url = _append_query(api, f"ac=videolist&wd={quote(query, safe='')}")
+    return url if page <= 1 else f"{url}&pg={page}"
+
+
+def detail_url(api: str, vod_id: str) -> str:
+    return _append_query(api, f"ac=videolist&ids={quote(str(vod_id), safe=',')}")
+
+
+def detail_page_url(detail: str, vod_id: str) -> str:
+    return f"{detail.rstrip('/')}/index.php/vod/detail/id/{quote(str(vod_id), safe='')}.html"
+
+
+def _decode_html(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        # Chinese sites that are not UTF-8 are almost always GBK; gb18030 is its superset.
+        return body.decode("gb18030", "replace")
+
+
+# --- client --------------------------------------------------------------------------------------------
+
+
+class CmsClient:
+    """Talks to Apple CMS v10 provide APIs. Raises only :class:`SourceError` for upstream problems."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        breakers: BreakerRegistry | None = None,
+        max_bytes: int = 8 * 1024 * 1024,
+        user_agent: str = DEFAULT_USER_AGENT,
+        observer: SourceObserver | None = None,
+    ) -> None:
+        self._http = http
+        self._breakers = breakers
+        self._max_bytes = max_bytes
+        self._user_agent = user_agent
+        self._observer = observer
+
+    async def search_page(
+        self, site: ApiSite, query: str, page: int, *, timeout: float, filter_adult: bool
+    ) -> SearchPage:
+        """One page of ``?ac=videolist&wd=``; ``SearchPage.page`` is the page that was asked for."""
+
+        def parse(body: bytes) -> SearchPage:
+            result = parse_search_page(body, site, filter_adult=filter_adult)
+            result.page = max(page, 1)
+            return result
+
+        return await self._call(site.key, search_url(site.api, query, page), timeout, ACCEPT_JSON, parse)
+
+    async def detail(self, site: ApiSite, vod_id: str, *, timeout: float) -> dict[str, Any] | None:
+        """One title as a SearchResult dict (None if the source does not have it)."""
+        if site.detail:
+            url = detail_page_url(site.detail, vod_id)
+            return await self._call(
+                site.key,
+                url,
+                timeout,
+                ACCEPT_HTML,
+                lambda body: parse_detail_html(_decode_html(body), site, vod_id),
+            )
+        url = detail_url(site.api, vod_id)
+        return await self._call(
+            site.key, url, timeout, ACCEPT_JSON, lambda body: parse_detail_page(body, site)
+        )
+
+    async def fetch_json(self, url: str, *, timeout: float, source_key: str | None = None) -> dict[str, Any]:
+        """The raw (normalised) envelope of any provide-API URL. With ``source_key`` the request goes
+        through that source's breaker and is reported to the observer; without it, it does neither
+        (admin validity checks want to probe a source even while its breaker is open)."""
+        return await self._call(source_key, url, timeout, ACCEPT_JSON, parse_envelope)
+
+    # --- internals ------------------------------------------------------------------------------------
+
+    async def _call(
+        self, key: str | None, url: str, timeout: float, accept: str, parse: Callable[[bytes], _T]
+    ) -> _T:
+        breaker = self._breakers.get(key) if self._breakers is not None and key else None
+        if breaker is not None and not breaker.allow():
+            self._observe(key, 0.0, "circuit_open")
+            raise SourceError("circuit_open", f"source {key!r} is failing; skipped for now")
+        started = time.perf_counter()
+        outcome = "cancelled"  # stays so when the task is cancelled mid-request
+        status: int | None = None
+        try:
+            result = parse(await self._download(url, timeout, accept))
+            outcome = "ok"
+            return result
+        except SourceError as exc:
+            outcome, status = exc.kind, exc.status
+            logger.debug("source %s: %s %s", key or url, exc.kind, exc.detail)
+            raise
+        except Exception:
+            outcome = "error"  # a bug, not an upstream problem: let it surface unchanged
+            raise
+        finally:
+            if breaker is not None:
+                _settle(breaker, outcome, status)
+            self._observe(key, time.perf_counter() - started, outcome)
+
+    def _observe(self, key: str | None, seconds: float, outcome: str) -> None:
+        if self._observer is None or not key:
+            return
+        try:
+            self._observer.on_request(key, seconds, outcome)
+        except Exception:
+            logger.exception("source observer failed")
+
+    async def _download(self, url: str, timeout: float, accept: str) -> bytes:
+        headers = {"User-Agent": self._user_agent, "Accept": accept}
+        try:
+            # asyncio.timeout bounds connect + headers + the whole body; httpx's own timeouts only
+            # bound each single network operation.
+            async with (
+                asyncio.timeout(timeout),
+                self._http.stream("GET", url, headers=headers, timeout=httpx.Timeout(timeout)) as response,
+            ):
+                _check_status(response)
+                return await self._read_capped(response)
+        except (TimeoutError, httpx.TimeoutException):
+            raise SourceError("timeout", f"no complete answer within {timeout:g}s") from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise SourceError("network", f"invalid upstream URL ({type(exc).__name__})") from None
+        except (httpx.HTTPError, OSError) as exc:
+            raise SourceError("network", type(exc).__name__) from None
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise SourceError("too_large", f"body of {declared} bytes is over the {self._max_bytes} cap")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise SourceError("too_large", f"body is over the {self._max_bytes} byte cap")
+        return bytes(body)
+
+
+def _check_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status == 429:
+        raise SourceError("rate_limited", "HTTP 429", status=status)
+    if not 200 <= status < 300:
+        raise SourceError("http", f"HTTP {status}", status=status)
+
+
+def _settle(breaker: CircuitBreaker, outcome: str, status: int | None) -> None:
+    if outcome == "ok":
+        breaker.record_success()
+    elif outcome in _FAILURE_KINDS or (outcome == "http" and status is not None and status >= 500):
+        breaker.record_failure()
+    else:  # cancelled, 4xx, 429: says nothing about the upstream's health
+        breaker.release()

@@ -1,0 +1,292 @@
+"""Search family: aggregated search (JSON, NDJSON, SSE), single source, suggestions, detail."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from moontv.auth.service import Principal
+from moontv.config.admin import available_sites, cache_time, enabled_sites
+from moontv.search.service import (
+    FILTERED,
+    NO_RESULTS,
+    DoneEvent,
+    FailEvent,
+    PageEvent,
+    SearchOptions,
+    SourceFailed,
+)
+from moontv.search.suggest import suggestions
+from moontv.sources.models import ApiSite, SourceError
+from moontv.web.deps import CurrentUser, State
+from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
+
+router = APIRouter()
+
+NDJSON = "application/json; charset=utf-8"
+MAX_QUERY = 100
+VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
+
+
+def _query(request: Request) -> str:
+    q = (request.query_params.get("q") or "").strip()
+    if len(q) > MAX_QUERY:
+        raise ApiError(400, f"搜索关键词不能超过 {MAX_QUERY} 个字符")
+    return q
+
+
+def _timeout(request: Request, default: float) -> float:
+    raw = request.query_params.get("timeout")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        return default
+    return min(max(value, 1.0), 60.0) if value == value else default
+
+
+async def _options(state: State, request: Request) -> tuple[SearchOptions, dict[str, Any]]:
+    snapshot = await state.config.get()
+    site = snapshot.config["SiteConfig"]
+    max_page = site.get("SearchDownstreamMaxPage")
+    ttl = cache_time(snapshot.config)
+    opts = SearchOptions(
+        timeout=_timeout(request, state.settings.upstream_timeout),
+        max_page=max_page
+        if isinstance(max_page, int) and 1 <= max_page <= 50
+        else state.settings.search_max_page,
+        filter_adult=not site.get("DisableYellowFilter", False),
+        cache_ttl=ttl if state.settings.search_cache else 0,
+    )
+    return opts, snapshot.config
+
+
+def _user_sites(config: dict[str, Any], user: Principal, request: Request) -> list[ApiSite]:
+    sites = available_sites(config, user.username)
+    wanted = request.query_params.get("sources")
+    if wanted:
+        keys = {k.strip() for k in wanted.split(",") if k.strip()}
+        sites = [s for s in sites if s.key in keys]
+    return sites
+
+
+def _line(data: Any) -> bytes:
+    return orjson.dumps(data) + b"\n"
+
+
+@router.get("/api/search")
+async def search(request: Request, state: State, user: CurrentUser) -> Response:
+    q = _query(request)
+    if not q:
+        return json_response({"results": []}, headers=NO_STORE)
+    opts, config = await _options(state, request)
+    sites = _user_sites(config, user, request)
+    ttl = cache_time(config)
+    stream = request.query_params.get("stream")
+    if stream is not None and stream != "0":
+        state.metrics.search_requests.labels("ndjson").inc()
+        return StreamingResponse(
+            _ndjson(state, sites, q, opts), media_type=NDJSON, headers=private_cache(ttl)
+        )
+    state.metrics.search_requests.labels("json").inc()
+    outcomes = await state.search.collect(sites, q, opts)
+    results: list[dict[str, Any]] = []
+    failed = []
+    for outcome in outcomes:
+        if outcome.error is not None:
+            failed.append({"name": outcome.site.name, "key": outcome.site.key, "error": outcome.error})
+            state.metrics.search_source_failures.labels(outcome.site.key, outcome.error).inc()
+        else:
+            results.extend(outcome.results)
+    headers = private_cache(ttl) if results else NO_STORE
+    return json_response({"results": results, "failedSources": failed}, headers=headers)
+
+
+async def _ndjson(state: State, sites: list[ApiSite], q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
+    failed: list[dict[str, str]] = []
+    everything: list[dict[str, Any]] = []
+    async for event in state.search.stream(sites, q, opts):
+        if isinstance(event, PageEvent):
+            everything.extend(event.results)
+            yield _line({"site": event.site.key, "pageResults": event.results})
+        elif isinstance(event, FailEvent):
+            failed.append({"name": event.site.name, "key": event.site.key, "error": event.error})
+            state.metrics.search_source_failures.labels(event.site.key, event.error).inc()
+            yield _line({"failedSources": failed})
+    if failed:
+        yield _line({"failedSources": failed})
+    yield _line({"aggregatedResults": everything})
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _sse(data: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+@router.get("/api/search/ws")
+async def search_events(request: Request, state: State, user: CurrentUser) -> Response:
+    q = _query(request)
+    if not q:
+        raise ApiError(400, "搜索关键词不能为空")
+    opts, config = await _options(state, request)
+    sites = _user_sites(config, user, request)
+    state.metrics.search_requests.labels("sse").inc()
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Access-Control-Allow-Origin": "*"}
+    return StreamingResponse(
+        _sse_events(state, sites, q, opts), media_type="text/event-stream", headers=headers
+    )
+
+
+async def _sse_events(
+    state: State, sites: list[ApiSite], q: str, opts: SearchOptions
+) -> AsyncIterator[bytes]:
+    yield _sse({"type": "start", "query": q, "totalSources": len(sites), "timestamp": _now_ms()})
+    collected: dict[str, list[tuple[int, list[dict[str, Any]]]]] = {s.key: [] for s in sites}
+    errors: dict[str, str] = {}
+    total = 0
+    completed = 0
+    async for event in state.search.stream(sites, q, opts):
+        key = event.site.key
+        if isinstance(event, PageEvent):
+            collected[key].append((event.page, event.results))
+        elif isinstance(event, FailEvent):
+            errors[key] = event.error
+        elif isinstance(event, DoneEvent):
+            completed += 1
+            error = errors.get(key)
+            if error is not None and error not in (NO_RESULTS, FILTERED):
+                yield _sse(
+                    {
+                        "type": "source_error",
+                        "source": key,
+                        "sourceName": event.site.name,
+                        "error": error,
+                        "timestamp": _now_ms(),
+                    }
+                )
+                continue
+            results = [r for _, page in sorted(collected[key], key=lambda p: p[0]) for r in page]
+            total += len(results)
+            yield _sse(
+                {
+                    "type": "source_result",
+                    "source": key,
+                    "sourceName": event.site.name,
+                    "results": results,
+                    "timestamp": _now_ms(),
+                }
+            )
+    yield _sse(
+        {"type": "complete", "totalResults": total, "completedSources": completed, "timestamp": _now_ms()}
+    )
+
+
+@router.get("/api/search/one")
+async def search_one(request: Request, state: State, user: CurrentUser) -> Response:
+    q = _query(request)
+    resource_id = (request.query_params.get("resourceId") or "").strip()
+    if not q or not resource_id:
+        return json_response({"result": None, "error": "缺少必要参数: q 或 resourceId"})
+    opts, config = await _options(state, request)
+    site = next((s for s in available_sites(config, user.username) if s.key == resource_id), None)
+    if site is None:
+        raise ApiError(404, f"未找到指定的视频源: {resource_id}", result=None)
+    try:
+        results = await state.search.all_pages(site, q, opts)
+    except SourceFailed as exc:
+        if exc.message in (NO_RESULTS, FILTERED):
+            results = []
+        else:
+            raise ApiError(502, "搜索失败", result=None, reason=exc.message) from None
+    matches = [r for r in results if r.get("title") == q]
+    if not matches:
+        raise ApiError(404, "未找到结果", result=None)
+    return json_response({"results": matches}, headers=private_cache(cache_time(config)))
+
+
+def _site_list(sites: list[ApiSite]) -> list[dict[str, str]]:
+    return [{"key": s.key, "name": s.name, "api": s.api, "detail": s.detail} for s in sites]
+
+
+@router.get("/api/search/resources")
+async def search_resources(state: State, user: CurrentUser) -> Response:
+    snapshot = await state.config.get()
+    return json_response(
+        _site_list(available_sites(snapshot.config, user.username)),
+        headers=private_cache(cache_time(snapshot.config)),
+    )
+
+
+@router.get("/api/config/sources")
+async def config_sources(state: State, user: CurrentUser) -> Response:
+    snapshot = await state.config.get()
+    return json_response(
+        _site_list(available_sites(snapshot.config, user.username)),
+        headers=private_cache(cache_time(snapshot.config)),
+    )
+
+
+@router.get("/api/config/custom_category")
+async def custom_categories(state: State, user: CurrentUser) -> Response:
+    snapshot = await state.config.get()
+    return json_response(
+        snapshot.config.get("CustomCategories", []), headers=private_cache(cache_time(snapshot.config))
+    )
+
+
+@router.get("/api/search/suggestions")
+async def search_suggestions(request: Request, state: State, user: CurrentUser) -> Response:
+    q = _query(request)
+    if not q:
+        return json_response({"suggestions": []})
+    opts, config = await _options(state, request)
+    sites = enabled_sites(config)
+    if not sites:
+        return json_response({"suggestions": []})
+    unfiltered = SearchOptions(opts.timeout, opts.max_page, False, opts.cache_ttl)
+    return StreamingResponse(
+        _suggestion_lines(state, sites[0], q, unfiltered),
+        media_type=NDJSON,
+        headers=private_cache(cache_time(config)),
+    )
+
+
+async def _suggestion_lines(state: State, site: ApiSite, q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
+    try:
+        async for _, page in state.search.source_pages(site, q, opts):
+            texts = suggestions((r.get("title", "") for r in page), q)
+            yield _line({"suggestions": [{"text": t} for t in texts]})
+    except SourceFailed:
+        yield _line({"suggestions": []})
+
+
+@router.get("/api/detail")
+async def detail(request: Request, state: State, user: CurrentUser) -> Response:
+    vod_id = request.query_params.get("id") or ""
+    source = request.query_params.get("source") or ""
+    if not vod_id or not source:
+        raise ApiError(400, "缺少必要参数")
+    if not VOD_ID_RE.match(vod_id):
+        raise ApiError(400, "无效的视频ID格式")
+    snapshot = await state.config.get()
+    site = next((s for s in enabled_sites(snapshot.config) if s.key == source), None)
+    if site is None:
+        raise ApiError(400, "无效的API来源")
+    try:
+        result = await state.cms.detail(
+            site, vod_id, timeout=_timeout(request, state.settings.upstream_timeout)
+        )
+    except SourceError as exc:
+        raise ApiError(502, exc.user_message) from None
+    if result is None:
+        raise ApiError(404, "未找到该视频")
+    return json_response(result, headers=private_cache(cache_time(snapshot.config)))

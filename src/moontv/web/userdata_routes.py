@@ -1,0 +1,250 @@
+"""Per-user data: play records, favorites, search history, skip-intro configs."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
+from moontv.web.deps import ActiveUser, State
+from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
+
+router = APIRouter()
+
+MAX_KEY = 512
+MAX_TEXT = 1000
+MAX_KEYWORD = 100
+
+
+def split_key(key: Any, message: str = "Invalid key format") -> tuple[str, str]:
+    """``"{source}+{id}"``: both parts non-empty (the id may itself contain '+')."""
+    if not isinstance(key, str) or len(key) > MAX_KEY or "+" not in key:
+        raise ApiError(400, message)
+    source, _, vod_id = key.partition("+")
+    if not source or not vod_id:
+        raise ApiError(400, message)
+    return source, vod_id
+
+
+def _text(value: Any, *, limit: int = MAX_TEXT) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("not text")
+    return str(value)[:limit]
+
+
+def _int(value: Any, *, minimum: int = 0, default: int = 0) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not finite")
+    return max(minimum, int(number))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def clean_play_record(record: Any) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise ApiError(400, "Invalid record data")
+    try:
+        clean = {
+            "title": _text(record.get("title")).strip(),
+            "source_name": _text(record.get("source_name")).strip(),
+            "cover": _text(record.get("cover"), limit=2048),
+            "year": _text(record.get("year"), limit=16),
+            "index": _int(record.get("index"), minimum=-(10**9)),
+            "total_episodes": _int(record.get("total_episodes")),
+            "play_time": _int(record.get("play_time")),
+            "total_time": _int(record.get("total_time")),
+            "save_time": _int(record.get("save_time"), default=_now_ms()),
+            "search_title": _text(record.get("search_title")),
+        }
+    except (ValueError, TypeError, OverflowError):
+        raise ApiError(400, "Invalid record data") from None
+    if not clean["title"] or not clean["source_name"] or clean["index"] < 1:
+        raise ApiError(400, "Invalid record data")
+    return clean
+
+
+def clean_favorite(favorite: Any) -> dict[str, Any]:
+    if not isinstance(favorite, dict):
+        raise ApiError(400, "Invalid favorite data")
+    try:
+        clean = {
+            "source_name": _text(favorite.get("source_name")).strip(),
+            "total_episodes": _int(favorite.get("total_episodes")),
+            "title": _text(favorite.get("title")).strip(),
+            "year": _text(favorite.get("year"), limit=16),
+            "cover": _text(favorite.get("cover"), limit=2048),
+            "save_time": _int(favorite.get("save_time"), default=_now_ms()),
+            "search_title": _text(favorite.get("search_title")),
+        }
+    except (ValueError, TypeError, OverflowError):
+        raise ApiError(400, "Invalid favorite data") from None
+    if not clean["title"] or not clean["source_name"]:
+        raise ApiError(400, "Invalid favorite data")
+    return clean
+
+
+def _number_or_zero(value: Any) -> float:
+    """JavaScript's ``Number(x) || 0`` for the values a client can send."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    try:
+        number = float(value) if isinstance(value, int | float | str) and value != "" else 0.0
+    except ValueError:
+        return 0.0
+    if not math.isfinite(number):
+        return 0.0
+    return int(number) if number.is_integer() else number
+
+
+def clean_skip_config(config: Any) -> dict[str, Any]:
+    if not isinstance(config, dict):
+        raise ApiError(400, "缺少必要参数")
+    return {
+        "enable": bool(config.get("enable")),
+        "intro_time": _number_or_zero(config.get("intro_time")),
+        "outro_time": _number_or_zero(config.get("outro_time")),
+    }
+
+
+# -- play records -----------------------------------------------------------------------------
+
+
+@router.get("/api/playrecords")
+async def get_play_records(state: State, user: ActiveUser) -> Response:
+    return json_response(await state.storage.get_all_play_records(user.username), headers=NO_STORE)
+
+
+@router.post("/api/playrecords")
+async def save_play_record(request: Request, state: State, user: ActiveUser) -> Response:
+    body = await read_json_object(request)
+    key, record = body.get("key"), body.get("record")
+    if not key or not record:
+        raise ApiError(400, "Missing key or record")
+    clean = clean_play_record(record)
+    split_key(key)
+    await state.storage.set_play_record(user.username, key, clean)
+    return json_response({"success": True})
+
+
+@router.delete("/api/playrecords")
+async def delete_play_records(request: Request, state: State, user: ActiveUser) -> Response:
+    key = request.query_params.get("key")
+    if key:
+        split_key(key)
+        await state.storage.delete_play_record(user.username, key)
+    else:
+        await state.storage.delete_all_play_records(user.username)
+    return json_response({"success": True})
+
+
+# -- favorites --------------------------------------------------------------------------------
+
+
+@router.get("/api/favorites")
+async def get_favorites(request: Request, state: State, user: ActiveUser) -> Response:
+    key = request.query_params.get("key")
+    if key:
+        split_key(key)
+        return json_response(await state.storage.get_favorite(user.username, key), headers=NO_STORE)
+    return json_response(await state.storage.get_all_favorites(user.username), headers=NO_STORE)
+
+
+@router.post("/api/favorites")
+async def save_favorite(request: Request, state: State, user: ActiveUser) -> Response:
+    body = await read_json_object(request)
+    key, favorite = body.get("key"), body.get("favorite")
+    if not key or not favorite:
+        raise ApiError(400, "Missing key or favorite")
+    clean = clean_favorite(favorite)
+    split_key(key)
+    await state.storage.set_favorite(user.username, key, clean)
+    return json_response({"success": True})
+
+
+@router.delete("/api/favorites")
+async def delete_favorites(request: Request, state: State, user: ActiveUser) -> Response:
+    key = request.query_params.get("key")
+    if key:
+        split_key(key)
+        await state.storage.delete_favorite(user.username, key)
+    else:
+        await state.storage.delete_all_favorites(user.username)
+    return json_response({"success": True})
+
+
+# -- search history ---------------------------------------------------------------------------
+
+
+@router.get("/api/searchhistory")
+async def get_search_history(state: State, user: ActiveUser) -> Response:
+    history = await state.storage.get_search_history(user.username)
+    return json_response(history[:SEARCH_HISTORY_LIMIT], headers=NO_STORE)
+
+
+@router.post("/api/searchhistory")
+async def add_search_history(request: Request, state: State, user: ActiveUser) -> Response:
+    body = await read_json_object(request)
+    keyword = body.get("keyword")
+    keyword = keyword.strip() if isinstance(keyword, str) else ""
+    if not keyword:
+        raise ApiError(400, "Keyword is required")
+    if len(keyword) > MAX_KEYWORD:
+        raise ApiError(400, f"Keyword is too long (max {MAX_KEYWORD} characters)")
+    await state.storage.add_search_history(user.username, keyword)
+    history = await state.storage.get_search_history(user.username)
+    return json_response(history[:SEARCH_HISTORY_LIMIT])
+
+
+@router.delete("/api/searchhistory")
+async def delete_search_history(request: Request, state: State, user: ActiveUser) -> Response:
+    keyword = request.query_params.get("keyword")
+    await state.storage.delete_search_history(user.username, keyword.strip() if keyword else None)
+    return json_response({"success": True})
+
+
+# -- skip configs -----------------------------------------------------------------------------
+
+
+@router.get("/api/skipconfigs")
+async def get_skip_configs(request: Request, state: State, user: ActiveUser) -> Response:
+    source, vod_id = request.query_params.get("source"), request.query_params.get("id")
+    if source and vod_id:
+        return json_response(
+            await state.storage.get_skip_config(user.username, f"{source}+{vod_id}"), headers=NO_STORE
+        )
+    return json_response(await state.storage.get_all_skip_configs(user.username), headers=NO_STORE)
+
+
+@router.post("/api/skipconfigs")
+async def save_skip_config(request: Request, state: State, user: ActiveUser) -> Response:
+    body = await read_json_object(request)
+    key, config = body.get("key"), body.get("config")
+    if not key or not config:
+        raise ApiError(400, "缺少必要参数")
+    split_key(key, "无效的key格式")
+    await state.storage.set_skip_config(user.username, key, clean_skip_config(config))
+    return json_response({"success": True})
+
+
+@router.delete("/api/skipconfigs")
+async def delete_skip_config(request: Request, state: State, user: ActiveUser) -> Response:
+    key = request.query_params.get("key")
+    if not key:
+        raise ApiError(400, "缺少必要参数")
+    split_key(key, "无效的key格式")
+    await state.storage.delete_skip_config(user.username, key)
+    return json_response({"success": True})

@@ -1,0 +1,102 @@
+"""Shared test fixtures: a real redis-server, free ports, fixture paths."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.fakes.plugin"]
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(os.environ.get("MOONTV_MACCMS_FIXTURES", REPO.parent / "shared" / "fixtures" / "maccms"))
+LOCAL_FIXTURES = REPO / "tests" / "fixtures" / "maccms"
+
+
+def maccms_fixture_dir() -> Path:
+    """The recorded Apple CMS answers: the copy in the repo (tests/fixtures/maccms)."""
+    return LOCAL_FIXTURES if LOCAL_FIXTURES.is_dir() else FIXTURES
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private redis-server on 127.0.0.1 for the whole session; yields its URL."""
+    url = os.environ.get("MOONTV_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir), "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def clean_redis(redis_server: str) -> str:
+    """The private test redis, emptied before the test (it is ours alone)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    client.flushdb()
+    client.close()
+    return redis_server
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def storage_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def live_app(tmp_path: Path, storage_kind: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A factory: start the real app over HTTP on the parametrized storage backend."""
+    from tests.support import LiveServer, settings_for, write_config
+
+    servers: list[LiveServer] = []
+    redis_url = request.getfixturevalue("clean_redis") if storage_kind == "redis" else ""
+
+    def start(sites: dict[str, str] | None = None, **overrides: object) -> LiveServer:
+        config = tmp_path / "config.json"
+        if not config.exists() or sites is not None:
+            write_config(config, sites or {})
+        settings = settings_for(tmp_path, storage=storage_kind, redis_url=redis_url, **overrides)
+        server = LiveServer(settings).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

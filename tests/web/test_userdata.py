@@ -1,0 +1,140 @@
+"""Play records, favorites, search history and skip configs over HTTP on both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+RECORD = {
+    "title": "长夜行歌", "source_name": "源A", "cover": "https://img.example.com/a.jpg", "year": "2024",
+    "index": 2, "total_episodes": 24, "play_time": 125, "total_time": 2700, "save_time": 1700000000000,
+    "search_title": "长夜",
+}
+
+
+def test_play_record_round_trip_and_same_title_rule(live_app) -> None:
+    client = live_app().login()
+    assert client.get("/api/playrecords").json() == {}
+    assert client.post("/api/playrecords", json={"key": "a+4", "record": RECORD}).json() == {"success": True}
+    assert client.get("/api/playrecords").json() == {"a+4": RECORD}
+    # Same title from another source replaces the old entry (one history entry per title).
+    other = {**RECORD, "source_name": "源B", "index": 3}
+    client.post("/api/playrecords", json={"key": "b+77", "record": other})
+    assert client.get("/api/playrecords").json() == {"b+77": other}
+    client.post("/api/playrecords", json={"key": "b+78", "record": {**RECORD, "title": "别的"}})
+    assert set(client.get("/api/playrecords").json()) == {"b+77", "b+78"}
+    client.delete("/api/playrecords", params={"key": "b+77"})
+    assert set(client.get("/api/playrecords").json()) == {"b+78"}
+    client.delete("/api/playrecords")
+    assert client.get("/api/playrecords").json() == {}
+
+
+def test_play_record_save_time_defaults_and_types_are_coerced(live_app) -> None:
+    client = live_app().login()
+    record = {**RECORD, "index": "2", "play_time": 12.9}
+    del record["save_time"]
+    client.post("/api/playrecords", json={"key": "a+plus+id", "record": record})
+    stored = client.get("/api/playrecords").json()["a+plus+id"]
+    assert stored["index"] == 2 and stored["play_time"] == 12 and stored["save_time"] > 1_700_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"key": "a+1"}, "Missing key or record"),
+        ({"record": RECORD}, "Missing key or record"),
+        ({"key": "a+1", "record": {**RECORD, "title": ""}}, "Invalid record data"),
+        ({"key": "a+1", "record": {**RECORD, "source_name": ""}}, "Invalid record data"),
+        ({"key": "a+1", "record": {**RECORD, "index": 0}}, "Invalid record data"),
+        ({"key": "a+1", "record": {**RECORD, "index": "abc"}}, "Invalid record data"),
+        ({"key": "a+1", "record": {**RECORD, "title": {"x": 1}}}, "Invalid record data"),
+        ({"key": "a+1", "record": "text"}, "Invalid record data"),
+        ({"key": "a1", "record": RECORD}, "Invalid key format"),
+        ({"key": "+1", "record": RECORD}, "Invalid key format"),
+        ({"key": "a+", "record": RECORD}, "Invalid key format"),
+        ({"key": 5, "record": RECORD}, "Invalid key format"),
+    ],
+)
+def test_play_record_validation(live_app, body, message) -> None:
+    client = live_app().login()
+    response = client.post("/api/playrecords", json=body)
+    assert response.status_code == 400 and response.json() == {"error": message}
+    assert client.get("/api/playrecords").json() == {}
+
+
+def test_favorites(live_app) -> None:
+    client = live_app().login()
+    fav = {"title": "流浪星球", "source_name": "源A", "year": "2023", "cover": "", "total_episodes": 1,
+           "save_time": 1, "search_title": "流浪"}
+    assert client.get("/api/favorites", params={"key": "a+1"}).json() is None
+    assert client.post("/api/favorites", json={"key": "a+1", "favorite": fav}).json() == {"success": True}
+    assert client.get("/api/favorites", params={"key": "a+1"}).json() == fav
+    assert client.get("/api/favorites").json() == {"a+1": fav}
+    bad = client.post("/api/favorites", json={"key": "a+1", "favorite": {"title": "x"}})
+    assert bad.status_code == 400 and bad.json()["error"] == "Invalid favorite data"
+    assert client.post("/api/favorites", json={"key": "a+1"}).json()["error"] == "Missing key or favorite"
+    client.post("/api/favorites", json={"key": "a+2", "favorite": fav})
+    client.delete("/api/favorites", params={"key": "a+1"})
+    assert list(client.get("/api/favorites").json()) == ["a+2"]
+    client.delete("/api/favorites")
+    assert client.get("/api/favorites").json() == {}
+
+
+def test_search_history_order_dedupe_cap(live_app) -> None:
+    client = live_app().login()
+    for i in range(25):
+        client.post("/api/searchhistory", json={"keyword": f"k{i}"})
+    history = client.post("/api/searchhistory", json={"keyword": "  k10  "}).json()
+    assert history[0] == "k10" and len(history) == 20 and history.count("k10") == 1
+    assert client.get("/api/searchhistory").json() == history
+    assert history[1] == "k24"
+    empty = client.post("/api/searchhistory", json={"keyword": "   "})
+    assert empty.status_code == 400 and empty.json() == {"error": "Keyword is required"}
+    client.delete("/api/searchhistory", params={"keyword": "k24"})
+    assert "k24" not in client.get("/api/searchhistory").json()
+    client.delete("/api/searchhistory")
+    assert client.get("/api/searchhistory").json() == []
+
+
+def test_skip_configs(live_app) -> None:
+    client = live_app().login()
+    assert client.get("/api/skipconfigs", params={"source": "a", "id": "1"}).json() is None
+    saved = client.post("/api/skipconfigs",
+                        json={"key": "a+1", "config": {"enable": 1, "intro_time": "90", "outro_time": "abc"}})
+    assert saved.json() == {"success": True}
+    expected = {"enable": True, "intro_time": 90, "outro_time": 0}
+    assert client.get("/api/skipconfigs", params={"source": "a", "id": "1"}).json() == expected
+    assert client.get("/api/skipconfigs").json() == {"a+1": expected}
+    assert client.post("/api/skipconfigs", json={"key": "a1", "config": {}}).json()["error"] in (
+        "缺少必要参数", "无效的key格式")
+    assert client.post("/api/skipconfigs", json={"key": "a1", "config": {"enable": True}}).json() == {
+        "error": "无效的key格式"}
+    assert client.delete("/api/skipconfigs").status_code == 400
+    client.delete("/api/skipconfigs", params={"key": "a+1"})
+    assert client.get("/api/skipconfigs").json() == {}
+
+
+def test_data_is_per_user(live_app) -> None:
+    server = live_app(enable_register=True)
+    owner = server.login()
+    owner.post("/api/playrecords", json={"key": "a+1", "record": RECORD})
+    with server.client() as other:
+        other.post("/api/register", json={"username": "eve", "password": "pw"})
+        assert other.get("/api/playrecords").json() == {}
+        assert other.get("/api/favorites").json() == {}
+    assert list(owner.get("/api/playrecords").json()) == ["a+1"]
+    owner.close()
+
+
+def test_online_ping(live_app) -> None:
+    client = live_app().login()
+    body = client.post("/api/user/online").json()
+    assert body["ok"] is True and body["lastOnline"] > 0
+
+
+def test_malformed_input_never_500(live_app) -> None:
+    client = live_app().login()
+    for path in ("/api/playrecords", "/api/favorites", "/api/searchhistory", "/api/skipconfigs"):
+        for payload in (b"", b"null", b"[1,2]", b"{bad", b'"str"', b"\xff\xfe"):
+            response = client.post(path, content=payload, headers={"Content-Type": "application/json"})
+            assert 400 <= response.status_code < 500, (path, payload, response.status_code)
+            assert "error" in response.json()
