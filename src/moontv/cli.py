@@ -34,14 +34,38 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 # -- serve ------------------------------------------------------------------------------------
 
 
+def _graceful_server_class() -> type:
+    import signal
+
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """Exit with status 0 after a graceful SIGTERM shutdown (uvicorn re-raises the signal)."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+            captured = getattr(self, "_captured_signals", None)
+            if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
+                captured.remove(sig)
+
+    return GracefulServer
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from moontv.app import create_app
     from moontv.observability import configure_logging
 
+    from moontv.config.file import ConfigFileError, load_config_file
+
     settings = _settings(args)
     configure_logging(settings.log_format, settings.log_level)
+    try:
+        load_config_file(settings.config_file)
+    except ConfigFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     host = args.host or settings.bind_host
     config = uvicorn.Config(
         create_app(settings),
@@ -54,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=3,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _graceful_server_class()(config)
     server.run()
     return 0 if server.started else 1
 

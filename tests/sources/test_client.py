@@ -625,3 +625,25 @@ async def test_concurrent_requests_share_the_pool(base: str, http: httpx.AsyncCl
     )
     assert [p.raw_count for p in pages] == [1, 2, 1, 2] * 5
     assert_no_active_connections(http)
+
+
+@pytest.mark.parametrize(
+    ("content_length", "kind"),
+    [("9" * 5000, "too_large"), ("99999999999999999999", "too_large"), ("²", None), ("12abc", None)],
+)
+async def test_hostile_content_length_headers(content_length: str, kind: str | None) -> None:
+    """Checked through a MockTransport: h11 would refuse such headers before they reach the client."""
+    body = load("videolist_wd_hit").body
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, content=body, headers=[(b"content-length", content_length.encode("latin-1"))]
+        )
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(respond)) as mocked:
+        client = CmsClient(mocked, max_bytes=1024 * 1024)
+        call = client.search_page(site("http://cms.test", "vod"), "q", 1, timeout=5, filter_adult=True)
+        if kind is None:
+            assert (await call).raw_count == 1
+        else:
+            await expect_error(call, kind)

@@ -192,8 +192,12 @@ class CmsClient:
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_bytes:
-            raise SourceError("too_large", f"body of {declared} bytes is over the {self._max_bytes} cap")
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and (len(declared) > 18 or int(declared) > self._max_bytes)
+        ):
+            raise SourceError("too_large", f"declared body of {declared[:20]} bytes is over the cap")
         body = bytearray()
         async for chunk in response.aiter_bytes():
             body += chunk

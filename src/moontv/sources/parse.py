@@ -311,7 +311,7 @@ def _m3u8_entries(group: str) -> tuple[list[str], list[str]]:
         parts = entry.split("$", 2)
         label, url = ("", parts[0]) if len(parts) == 1 else (parts[0].strip(), parts[1])
         url = url.strip()
-        if ".m3u8" in url:
+        if url.endswith(".m3u8"):
             urls.append(url)
             titles.append(label or str(len(urls)))
     return urls, titles

@@ -1,0 +1,131 @@
+"""The ``moontv`` command line, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+from tests.support import LiveServer, settings_for, write_config
+
+ENV_KEYS = ("PASSWORD", "USERNAME", "PORT", "HOSTNAME", "NEXT_PUBLIC_STORAGE_TYPE", "REDIS_URL")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
+    return subprocess.run(
+        [sys.executable, "-m", "moontv", *args], env={**base, **(env or {})}, input=stdin,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_config_validate(tmp_path: Path) -> None:
+    good = write_config(tmp_path / "good.json", {"a": "https://cms.example.com/api.php/provide/vod"},
+                        custom_category=[{"name": "热门", "type": "movie", "query": "热门"}])
+    result = run_cli("config", "validate", str(good))
+    assert result.returncode == 0 and "OK (1 sources, 1 custom categories" in result.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"api_site": {"x": {"api": "ftp://nope", "name": "X"}}}))
+    result = run_cli("config", "validate", str(bad))
+    assert result.returncode == 1 and "api_site.x.api" in result.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    assert "invalid JSON" in run_cli("config", "validate", str(broken)).stderr
+    assert run_cli("config", "validate", str(tmp_path / "missing.json")).returncode == 1
+
+
+def test_serve_refuses_bad_settings_and_config(tmp_path: Path) -> None:
+    result = run_cli("serve", "--data-dir", str(tmp_path), env={"PORT": "abc", "PASSWORD": "x"})
+    assert result.returncode == 2 and "invalid setting PORT" in result.stderr
+    bad = tmp_path / "config.json"
+    bad.write_text(json.dumps({"cache_time": -1}))
+    result = run_cli("serve", "--config", str(bad), "--data-dir", str(tmp_path), env={"PASSWORD": "x"})
+    assert result.returncode == 2 and "cache_time" in result.stderr
+    result = run_cli("serve", env={"PASSWORD": "x", "NEXT_PUBLIC_STORAGE_TYPE": "redis"})
+    assert result.returncode == 2 and "REDIS_URL" in result.stderr
+
+
+def test_user_commands_then_login(tmp_path: Path) -> None:
+    write_config(tmp_path / "config.json", {})
+    common = ["--config", str(tmp_path / "config.json"), "--data-dir", str(tmp_path / "data")]
+    added = run_cli("user", "add", "frank", "--password-stdin", "--admin", *common, stdin="pw1\n")
+    assert added.returncode == 0, added.stderr
+    again = run_cli("user", "add", "frank", "--password-stdin", *common, stdin="pw1\n")
+    assert again.returncode == 1 and "用户已存在" in again.stderr
+    listing = run_cli("user", "list", *common)
+    lines = {line.split()[0]: line.split()[1] for line in listing.stdout.splitlines()[1:]}
+    assert lines == {"admin": "owner", "frank": "admin"}
+    changed = run_cli("user", "passwd", "frank", "--password-stdin", *common, stdin="pw2\n")
+    assert changed.returncode == 0, changed.stderr
+    assert run_cli("user", "passwd", "ghost", "--password-stdin", *common, stdin="x\n").returncode == 1
+    server = LiveServer(settings_for(tmp_path)).start()
+    try:
+        with server.client() as client:
+            assert client.post("/api/login", json={"username": "frank", "password": "pw1"}).status_code == 401
+            ok = client.post("/api/login", json={"username": "frank", "password": "pw2"})
+            assert ok.status_code == 200 and ok.json()["role"] == "admin"
+    finally:
+        server.stop()
+
+
+def test_healthcheck(tmp_path: Path) -> None:
+    write_config(tmp_path / "config.json", {})
+    server = LiveServer(settings_for(tmp_path)).start()
+    try:
+        assert run_cli("healthcheck", "--port", str(server.port)).returncode == 0
+        assert run_cli("healthcheck", env={"PORT": str(server.port)}).returncode == 0
+    finally:
+        server.stop()
+    down = run_cli("healthcheck", "--port", str(free_port()))
+    assert down.returncode == 1 and "unhealthy" in down.stderr
+
+
+def test_sources_check_reports_each_source(tmp_path: Path, fake_cms_factory) -> None:
+    good, bad = fake_cms_factory(), fake_cms_factory(fault="500")
+    write_config(tmp_path / "config.json", {"good": good.base_url, "bad": bad.base_url})
+    result = run_cli("sources", "check", "--query", "流浪星球", "--progress", "--config",
+                     str(tmp_path / "config.json"), "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 1
+    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:-1]}
+    assert rows == {"good": "ok", "bad": "failed"}
+    assert "1/2 sources answered" in result.stdout
+    assert "2/2" in result.stderr  # the progress bar reached the end
+
+
+def test_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    write_config(tmp_path / "config.json", {})
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
+    env.update({"PASSWORD": "x", "PORT": str(port), "MOONTV_LOG_FORMAT": "json"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moontv", "serve", "--config", str(tmp_path / "config.json"),
+         "--data-dir", str(tmp_path / "data")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("server did not come up")
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    messages = [r["msg"] for r in records]
+    assert any("ready" in m for m in messages) and any("stopped" in m for m in messages)
+    assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
