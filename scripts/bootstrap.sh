@@ -14,8 +14,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 apt_packages=()
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_packages+=(python3-venv); fi
 if [ "$want_test" = 1 ]; then
-  command -v redis-server >/dev/null || apt_packages+=(redis-server)
-  command -v wrk >/dev/null || apt_packages+=(wrk)
+  while read -r pkg _; do
+    case "$pkg" in ''|'#'*) continue ;; esac
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || apt_packages+=("$pkg")
+  done < scripts/apt-test-packages.txt
 fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

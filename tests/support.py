@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
 import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,11 @@ class LiveServer:
         self.app = create_app(settings)
         self.port = free_port()
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
             timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
@@ -83,7 +87,9 @@ def write_config(path: Path, sites: dict[str, str], *, cache_time: int = 7200, *
     return path
 
 
-def settings_for(tmp_path: Path, *, storage: str = "sqlite", redis_url: str = "", **overrides: Any) -> Settings:
+def settings_for(
+    tmp_path: Path, *, storage: str = "sqlite", redis_url: str = "", **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "username": "admin",
         "password": "test",

@@ -18,18 +18,26 @@ from tests.support import LiveServer, settings_for, write_config
 ENV_KEYS = ("PASSWORD", "USERNAME", "PORT", "HOSTNAME", "NEXT_PUBLIC_STORAGE_TYPE", "REDIS_URL")
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
     return subprocess.run(
-        [sys.executable, "-m", "moontv", *args], env={**base, **(env or {})}, input=stdin,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "moontv", *args],
+        env={**base, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def test_config_validate(tmp_path: Path) -> None:
-    good = write_config(tmp_path / "good.json", {"a": "https://cms.example.com/api.php/provide/vod"},
-                        custom_category=[{"name": "热门", "type": "movie", "query": "热门"}])
+    good = write_config(
+        tmp_path / "good.json",
+        {"a": "https://cms.example.com/api.php/provide/vod"},
+        custom_category=[{"name": "热门", "type": "movie", "query": "热门"}],
+    )
     result = run_cli("config", "validate", str(good))
     assert result.returncode == 0 and "OK (1 sources, 1 custom categories" in result.stdout
     bad = tmp_path / "bad.json"
@@ -91,8 +99,17 @@ def test_healthcheck(tmp_path: Path) -> None:
 def test_sources_check_reports_each_source(tmp_path: Path, fake_cms_factory) -> None:
     good, bad = fake_cms_factory(), fake_cms_factory(fault="500")
     write_config(tmp_path / "config.json", {"good": good.base_url, "bad": bad.base_url})
-    result = run_cli("sources", "check", "--query", "流浪星球", "--progress", "--config",
-                     str(tmp_path / "config.json"), "--data-dir", str(tmp_path / "data"))
+    result = run_cli(
+        "sources",
+        "check",
+        "--query",
+        "流浪星球",
+        "--progress",
+        "--config",
+        str(tmp_path / "config.json"),
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
     assert result.returncode == 1
     rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:-1]}
     assert rows == {"good": "ok", "bad": "failed"}
@@ -106,8 +123,20 @@ def test_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
     env.update({"PASSWORD": "x", "PORT": str(port), "MOONTV_LOG_FORMAT": "json"})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moontv", "serve", "--config", str(tmp_path / "config.json"),
-         "--data-dir", str(tmp_path / "data")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "moontv",
+            "serve",
+            "--config",
+            str(tmp_path / "config.json"),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30

@@ -55,9 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from moontv.app import create_app
-    from moontv.observability import configure_logging
-
     from moontv.config.file import ConfigFileError, load_config_file
+    from moontv.observability import configure_logging
 
     settings = _settings(args)
     configure_logging(settings.log_format, settings.log_level)

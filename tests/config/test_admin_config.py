@@ -12,8 +12,10 @@ from moontv.settings import load_settings
 
 FILE = {
     "cache_time": 600,
-    "api_site": {"a": {"api": "https://a.example/api.php/provide/vod", "name": "A"},
-                 "b": {"api": "https://b.example/api.php/provide/vod", "name": "B", "detail": "https://b.example"}},
+    "api_site": {
+        "a": {"api": "https://a.example/api.php/provide/vod", "name": "A"},
+        "b": {"api": "https://b.example/api.php/provide/vod", "name": "B", "detail": "https://b.example"},
+    },
     "custom_category": [{"name": "热门", "type": "movie", "query": "热门"}],
     "lives": {"x": {"name": "ignored", "url": "https://x"}},
 }
@@ -29,10 +31,13 @@ def test_initial_config(settings) -> None:
     assert [u["username"] for u in config["UserConfig"]["Users"]] == ["owner", "alice"]
     assert config["UserConfig"]["Users"][0]["role"] == "owner"
     assert [(s["key"], s["from"], s["disabled"]) for s in config["SourceConfig"]] == [
-        ("a", "config", False), ("b", "config", False)]
+        ("a", "config", False),
+        ("b", "config", False),
+    ]
     assert config["SourceConfig"][1]["detail"] == "https://b.example"
     assert config["CustomCategories"] == [
-        {"name": "热门", "type": "movie", "query": "热门", "from": "config", "disabled": False}]
+        {"name": "热门", "type": "movie", "query": "热门", "from": "config", "disabled": False}
+    ]
     assert config["SiteConfig"]["SiteInterfaceCacheTime"] == 600
     assert config["SiteConfig"]["SiteName"] == "站点"
 
@@ -45,8 +50,14 @@ def test_merge_keeps_custom_sources_and_disabled_flags(settings) -> None:
     stored["ConfigFile"] = json.dumps(file2)
     merged = merge(stored, settings)
     by_key = {s["key"]: s for s in merged["SourceConfig"]}
-    assert by_key["a"] == {"key": "a", "name": "A2", "api": "https://a2.example/api", "disabled": True,
-                           "detail": "", "from": "config"}
+    assert by_key["a"] == {
+        "key": "a",
+        "name": "A2",
+        "api": "https://a2.example/api",
+        "disabled": True,
+        "detail": "",
+        "from": "config",
+    }
     assert by_key["b"]["from"] == "custom" and by_key["c"]["from"] == "custom"
     assert [s.key for s in enabled_sites(merged)] == ["b", "c"]
 
@@ -54,12 +65,17 @@ def test_merge_keeps_custom_sources_and_disabled_flags(settings) -> None:
 def test_owner_enforcement(settings) -> None:
     stored = initial_config(settings, "{}", [])
     stored["UserConfig"]["Users"] = [
-        {"username": "mallory", "role": "owner"}, {"username": "owner", "role": "user", "banned": True},
-        {"username": "mallory", "role": "admin"}, {"username": "bob", "role": "superuser"},
+        {"username": "mallory", "role": "owner"},
+        {"username": "owner", "role": "user", "banned": True},
+        {"username": "mallory", "role": "admin"},
+        {"username": "bob", "role": "superuser"},
     ]
     users = merge(stored, settings)["UserConfig"]["Users"]
-    assert users == [{"username": "owner", "role": "owner", "banned": True},
-                     {"username": "mallory", "role": "user"}, {"username": "bob", "role": "user"}]
+    assert users == [
+        {"username": "owner", "role": "owner", "banned": True},
+        {"username": "mallory", "role": "user"},
+        {"username": "bob", "role": "user"},
+    ]
 
 
 def test_group_allow_lists(settings) -> None:

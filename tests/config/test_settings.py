@@ -12,21 +12,41 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     for key in list(os.environ):
-        if key.startswith(("MOONTV_", "NEXT_PUBLIC_")) or key in ("PASSWORD", "USERNAME", "PORT", "HOSTNAME",
-                                                                 "REDIS_URL", "KVROCKS_URL", "SITE_NAME"):
+        if key.startswith(("MOONTV_", "NEXT_PUBLIC_")) or key in (
+            "PASSWORD",
+            "USERNAME",
+            "PORT",
+            "HOSTNAME",
+            "REDIS_URL",
+            "KVROCKS_URL",
+            "SITE_NAME",
+        ):
             monkeypatch.delenv(key)
 
 
 def test_moontv_names_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in {
-        "USERNAME": "boss", "PASSWORD": "pw", "NEXT_PUBLIC_STORAGE_TYPE": "kvrocks", "KVROCKS_URL": "redis://k:6666",
-        "NEXT_PUBLIC_SITE_NAME": "家庭影院", "ANNOUNCEMENT": "hi", "NEXT_PUBLIC_ENABLE_REGISTER": "true",
-        "NEXT_PUBLIC_SEARCH_MAX_PAGE": "3", "NEXT_PUBLIC_DISABLE_YELLOW_FILTER": "true", "PORT": "8080",
-        "HOSTNAME": "0.0.0.0", "TVBOX_ENABLED": "true",
+        "USERNAME": "boss",
+        "PASSWORD": "pw",
+        "NEXT_PUBLIC_STORAGE_TYPE": "kvrocks",
+        "KVROCKS_URL": "redis://k:6666",
+        "NEXT_PUBLIC_SITE_NAME": "家庭影院",
+        "ANNOUNCEMENT": "hi",
+        "NEXT_PUBLIC_ENABLE_REGISTER": "true",
+        "NEXT_PUBLIC_SEARCH_MAX_PAGE": "3",
+        "NEXT_PUBLIC_DISABLE_YELLOW_FILTER": "true",
+        "PORT": "8080",
+        "HOSTNAME": "0.0.0.0",
+        "TVBOX_ENABLED": "true",
     }.items():
         monkeypatch.setenv(key, value)
     s = load_settings()
-    assert (s.username, s.password, s.storage_kind, s.storage_url) == ("boss", "pw", "kvrocks", "redis://k:6666")
+    assert (s.username, s.password, s.storage_kind, s.storage_url) == (
+        "boss",
+        "pw",
+        "kvrocks",
+        "redis://k:6666",
+    )
     assert (s.site_name, s.announcement, s.enable_register, s.search_max_page) == ("家庭影院", "hi", True, 3)
     assert s.disable_yellow_filter and s.tvbox_enabled and s.port == 8080 and s.bind_host == "0.0.0.0"
 
@@ -39,7 +59,9 @@ def test_moontv_prefixed_names_win(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_defaults_and_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings()
-    assert s.storage_kind == "sqlite" and s.username == "admin" and s.port == 3000 and s.bind_host == "127.0.0.1"
+    assert (
+        s.storage_kind == "sqlite" and s.username == "admin" and s.port == 3000 and s.bind_host == "127.0.0.1"
+    )
     monkeypatch.setenv("NEXT_PUBLIC_STORAGE_TYPE", "localstorage")
     assert load_settings().storage_kind == "sqlite"
     monkeypatch.setenv("HOSTNAME", "3f2a9c1b7d4e")  # a container id, not an address

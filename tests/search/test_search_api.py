@@ -9,8 +9,20 @@ import pytest
 
 from tests.fakes.fake_cms import make_item
 
-RESULT_KEYS = ["id", "title", "poster", "episodes", "episodes_titles", "source", "source_name", "class",
-               "year", "desc", "type_name", "douban_id"]
+RESULT_KEYS = [
+    "id",
+    "title",
+    "poster",
+    "episodes",
+    "episodes_titles",
+    "source",
+    "source_name",
+    "class",
+    "year",
+    "desc",
+    "type_name",
+    "douban_id",
+]
 
 
 @pytest.fixture
@@ -32,7 +44,13 @@ def test_aggregated_search_across_sources(live_app, fake_cms_factory) -> None:
     body = response.json()
     assert body["failedSources"] == []
     assert [(r["source"], r["id"]) for r in body["results"]] == [
-        ("s0", "2"), ("s0", "1"), ("s1", "2"), ("s1", "1"), ("s2", "2"), ("s2", "1")]
+        ("s0", "2"),
+        ("s0", "1"),
+        ("s1", "2"),
+        ("s1", "1"),
+        ("s2", "2"),
+        ("s2", "1"),
+    ]
     first = body["results"][1]
     assert list(first) == RESULT_KEYS
     assert first["title"] == "流浪星球" and first["year"] == "2023" and first["source_name"] == "源s0"
@@ -54,8 +72,9 @@ def test_failing_sources_are_reported_and_never_delay_the_rest(live_app, fake_cm
         "reset": fake_cms_factory(fault="reset"),
         "closed": fake_cms_factory(fault="closed"),
     }
-    server = live_app({"good": good.base_url, **{k: f.base_url for k, f in broken.items()}},
-                      upstream_max_bytes=1024 * 1024)
+    server = live_app(
+        {"good": good.base_url, **{k: f.base_url for k, f in broken.items()}}, upstream_max_bytes=1024 * 1024
+    )
     client = server.login()
     start = time.monotonic()
     body = client.get("/api/search", params={"q": "流浪星球", "timeout": "1"}).json()
@@ -79,7 +98,10 @@ def test_no_results_and_adult_filter(live_app, fake_cms_factory) -> None:
     client = server.login()
     body = client.get("/api/search", params={"q": "测试片"}).json()
     assert [r["title"] for r in body["results"]] == ["测试片B"]
-    assert {f["key"]: f["error"] for f in body["failedSources"]} == {"adult": "结果被过滤", "none": "无搜索结果"}
+    assert {f["key"]: f["error"] for f in body["failedSources"]} == {
+        "adult": "结果被过滤",
+        "none": "无搜索结果",
+    }
     empty = client.get("/api/search", params={"q": "  "})
     assert empty.json() == {"results": []} and "no-store" in empty.headers["cache-control"]
 
@@ -137,7 +159,9 @@ def test_stream_ndjson_line_protocol(live_app, fake_cms_factory) -> None:
     failed_lines = [line for line in lines if "failedSources" in line]
     assert failed_lines[-1]["failedSources"] == [{"name": "源broken", "key": "broken", "error": "请求失败"}]
     assert len(failed_lines) == 2  # when it failed, and once more at the end
-    assert lines[-1] == {"aggregatedResults": [r for line in lines if "site" in line for r in line["pageResults"]]}
+    assert lines[-1] == {
+        "aggregatedResults": [r for line in lines if "site" in line for r in line["pageResults"]]
+    }
     off = client.get("/api/search", params={"q": "流浪星球", "stream": "0"}).json()
     assert set(off) == {"results", "failedSources"}
 
@@ -149,7 +173,9 @@ def test_sse_events(live_app, fake_cms_factory) -> None:
     response = client.get("/api/search/ws", params={"q": "流浪星球"})
     assert response.headers["content-type"].startswith("text/event-stream")
     events = [json.loads(chunk[6:]) for chunk in response.text.split("\n\n") if chunk.startswith("data: ")]
-    assert events[0]["type"] == "start" and events[0]["totalSources"] == 3 and events[0]["query"] == "流浪星球"
+    assert (
+        events[0]["type"] == "start" and events[0]["totalSources"] == 3 and events[0]["query"] == "流浪星球"
+    )
     results = [e for e in events if e["type"] == "source_result"]
     errors = [e for e in events if e["type"] == "source_error"]
     assert {e["source"] for e in results} == {"a", "b"} and errors[0]["source"] == "bad"
@@ -165,14 +191,22 @@ def test_search_one_resources_and_detail(live_app, fake_cms_factory) -> None:
     one = client.get("/api/search/one", params={"q": "流浪星球", "resourceId": "a"})
     assert one.status_code == 200 and [r["id"] for r in one.json()["results"]] == ["1"]
     missing = client.get("/api/search/one", params={"q": "流浪星球"})
-    assert missing.status_code == 200 and missing.json() == {"result": None, "error": "缺少必要参数: q 或 resourceId"}
+    assert missing.status_code == 200 and missing.json() == {
+        "result": None,
+        "error": "缺少必要参数: q 或 resourceId",
+    }
     unknown = client.get("/api/search/one", params={"q": "x", "resourceId": "zzz"})
     assert unknown.status_code == 404 and unknown.json()["error"] == "未找到指定的视频源: zzz"
     none = client.get("/api/search/one", params={"q": "流浪", "resourceId": "a"})
     assert none.status_code == 404 and none.json() == {"error": "未找到结果", "result": None}
 
     resources = client.get("/api/search/resources").json()
-    assert [r["key"] for r in resources] == ["a", "b"] and set(resources[0]) == {"key", "name", "api", "detail"}
+    assert [r["key"] for r in resources] == ["a", "b"] and set(resources[0]) == {
+        "key",
+        "name",
+        "api",
+        "detail",
+    }
     assert client.get("/api/config/sources").json() == resources
 
     detail = client.get("/api/detail", params={"source": "a", "id": "5"})
@@ -180,8 +214,12 @@ def test_search_one_resources_and_detail(live_app, fake_cms_factory) -> None:
     body = detail.json()
     assert body["id"] == "5" and body["title"] == "The Silent Sea 寂静之海" and len(body["episodes"]) == 8
     assert client.get("/api/detail", params={"source": "a"}).json() == {"error": "缺少必要参数"}
-    assert client.get("/api/detail", params={"source": "a", "id": "1;drop"}).json() == {"error": "无效的视频ID格式"}
-    assert client.get("/api/detail", params={"source": "nope", "id": "1"}).json() == {"error": "无效的API来源"}
+    assert client.get("/api/detail", params={"source": "a", "id": "1;drop"}).json() == {
+        "error": "无效的视频ID格式"
+    }
+    assert client.get("/api/detail", params={"source": "nope", "id": "1"}).json() == {
+        "error": "无效的API来源"
+    }
     assert client.get("/api/detail", params={"source": "a", "id": "999"}).status_code == 404
 
 
@@ -222,8 +260,13 @@ def test_metrics_exposition(live_app, fake_cms_factory) -> None:
     client = server.login()
     client.get("/api/search", params={"q": "流浪星球"})
     text = client.get("/metrics").text
-    for name in ("moontv_http_requests_total", "moontv_http_request_duration_seconds_bucket",
-                 "moontv_upstream_request_duration_seconds_bucket", "moontv_storage_operation_duration_seconds",
-                 "moontv_cache_lookups_total", "process_resident_memory_bytes"):
+    for name in (
+        "moontv_http_requests_total",
+        "moontv_http_request_duration_seconds_bucket",
+        "moontv_upstream_request_duration_seconds_bucket",
+        "moontv_storage_operation_duration_seconds",
+        "moontv_cache_lookups_total",
+        "process_resident_memory_bytes",
+    ):
         assert name in text, name
     assert 'route="/api/search"' in text

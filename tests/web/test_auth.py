@@ -27,7 +27,9 @@ def test_secure_cookie_behind_https_proxy(live_app) -> None:
     server = live_app()
     with server.client() as client:
         response = client.post(
-            "/api/login", json={"username": "admin", "password": "test"}, headers={"X-Forwarded-Proto": "https"}
+            "/api/login",
+            json={"username": "admin", "password": "test"},
+            headers={"X-Forwarded-Proto": "https"},
         )
         assert "Secure" in response.headers["set-cookie"]
 
@@ -138,7 +140,9 @@ def test_legacy_passwords_are_verified_then_rehashed(live_app) -> None:
     server = live_app()
     storage = server.state.storage
     salt = "0123456789abcdef0123456789abcdef"
-    scrypt_value = salt + ":" + hashlib.scrypt(b"s3cret", salt=salt.encode(), n=16384, r=8, p=1, dklen=64).hex()
+    scrypt_value = (
+        salt + ":" + hashlib.scrypt(b"s3cret", salt=salt.encode(), n=16384, r=8, p=1, dklen=64).hex()
+    )
 
     async def seed() -> None:
         await storage.set_password_hash("plain", "plainpw")
@@ -167,7 +171,9 @@ def test_login_rate_limit_per_ip_and_user(live_app) -> None:
         limited = client.post("/api/login", json={"username": "admin", "password": "test"})
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
         other_ip = client.post(
-            "/api/login", json={"username": "admin", "password": "test"}, headers={"X-Forwarded-For": "10.9.9.9"}
+            "/api/login",
+            json={"username": "admin", "password": "test"},
+            headers={"X-Forwarded-For": "10.9.9.9"},
         )
         assert other_ip.status_code == 200
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 RECORD = {
-    "title": "长夜行歌", "source_name": "源A", "cover": "https://img.example.com/a.jpg", "year": "2024",
-    "index": 2, "total_episodes": 24, "play_time": 125, "total_time": 2700, "save_time": 1700000000000,
+    "title": "长夜行歌",
+    "source_name": "源A",
+    "cover": "https://img.example.com/a.jpg",
+    "year": "2024",
+    "index": 2,
+    "total_episodes": 24,
+    "play_time": 125,
+    "total_time": 2700,
+    "save_time": 1700000000000,
     "search_title": "长夜",
 }
 
@@ -63,8 +70,15 @@ def test_play_record_validation(live_app, body, message) -> None:
 
 def test_favorites(live_app) -> None:
     client = live_app().login()
-    fav = {"title": "流浪星球", "source_name": "源A", "year": "2023", "cover": "", "total_episodes": 1,
-           "save_time": 1, "search_title": "流浪"}
+    fav = {
+        "title": "流浪星球",
+        "source_name": "源A",
+        "year": "2023",
+        "cover": "",
+        "total_episodes": 1,
+        "save_time": 1,
+        "search_title": "流浪",
+    }
     assert client.get("/api/favorites", params={"key": "a+1"}).json() is None
     assert client.post("/api/favorites", json={"key": "a+1", "favorite": fav}).json() == {"success": True}
     assert client.get("/api/favorites", params={"key": "a+1"}).json() == fav
@@ -98,16 +112,21 @@ def test_search_history_order_dedupe_cap(live_app) -> None:
 def test_skip_configs(live_app) -> None:
     client = live_app().login()
     assert client.get("/api/skipconfigs", params={"source": "a", "id": "1"}).json() is None
-    saved = client.post("/api/skipconfigs",
-                        json={"key": "a+1", "config": {"enable": 1, "intro_time": "90", "outro_time": "abc"}})
+    saved = client.post(
+        "/api/skipconfigs",
+        json={"key": "a+1", "config": {"enable": 1, "intro_time": "90", "outro_time": "abc"}},
+    )
     assert saved.json() == {"success": True}
     expected = {"enable": True, "intro_time": 90, "outro_time": 0}
     assert client.get("/api/skipconfigs", params={"source": "a", "id": "1"}).json() == expected
     assert client.get("/api/skipconfigs").json() == {"a+1": expected}
     assert client.post("/api/skipconfigs", json={"key": "a1", "config": {}}).json()["error"] in (
-        "缺少必要参数", "无效的key格式")
+        "缺少必要参数",
+        "无效的key格式",
+    )
     assert client.post("/api/skipconfigs", json={"key": "a1", "config": {"enable": True}}).json() == {
-        "error": "无效的key格式"}
+        "error": "无效的key格式"
+    }
     assert client.delete("/api/skipconfigs").status_code == 400
     client.delete("/api/skipconfigs", params={"key": "a+1"})
     assert client.get("/api/skipconfigs").json() == {}
