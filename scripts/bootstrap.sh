@@ -33,3 +33,5 @@ if [ "$want_test" = 1 ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# Web UI browser dependencies (hls.js from npm, pinned by package-lock.json) into web/static/vendor/.
+scripts/build_frontend.sh

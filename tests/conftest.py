@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fakes.plugin"]
+pytest_plugins = ["tests.fakes.plugin", "tests.fakes.douban_plugin"]
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(os.environ.get("MOONTV_MACCMS_FIXTURES", REPO.parent / "shared" / "fixtures" / "maccms"))

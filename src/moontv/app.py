@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moontv import __version__
+from moontv.admin.services import start_admin_services, stop_admin_services
 from moontv.auth.ratelimit import SlidingWindowLimiter
 from moontv.auth.service import AuthService
 from moontv.auth.tokens import TokenSigner
@@ -30,8 +31,23 @@ from moontv.search.service import SearchService
 from moontv.settings import Settings
 from moontv.sources.breaker import BreakerRegistry
 from moontv.sources.client import CmsClient
+from moontv.sources.fetch import AiohttpFetcher
 from moontv.storage.factory import create_storage
-from moontv.web import auth_routes, ops_routes, pages, search_routes, userdata_routes
+from moontv.streams.netguard import NetGuard
+from moontv.streams.setup import build_stream_services
+from moontv.web import (
+    admin_routes,
+    auth_routes,
+    cron_routes,
+    douban_routes,
+    ops_routes,
+    pages,
+    search_routes,
+    stream_routes,
+    tvbox_routes,
+    userdata_routes,
+)
+from moontv.web.csrf import CsrfMiddleware
 from moontv.web.responses import ApiError, json_response
 from moontv.web.state import AppState
 
@@ -90,7 +106,8 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
     storage = InstrumentedStorage(raw_storage, metrics)
     config = ConfigService(storage, settings, file_text)  # type: ignore[arg-type]
     await config.initialise(file_exists=settings.config_file.exists())
-    signer = TokenSigner(await _session_secret(settings, storage), ttl_seconds=settings.session_days * 86400)
+    secret = await _session_secret(settings, storage)
+    signer = TokenSigner(secret, ttl_seconds=settings.session_days * 86400)
     auth = AuthService(
         storage,
         config,
@@ -106,8 +123,12 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         trust_env=False,
     )
     breakers = BreakerRegistry(on_change=lambda key, _old, new: metrics.on_circuit(key, new))
-    cms = CmsClient(http, breakers=breakers, max_bytes=settings.upstream_max_bytes, observer=metrics)
+    cms = CmsClient(
+        AiohttpFetcher(), breakers=breakers, max_bytes=settings.upstream_max_bytes, observer=metrics
+    )
     cache: TTLCache = TTLCache(4096, on_lookup=metrics.cache_hook("search"))
+    netguard = NetGuard(settings.allow_private_upstreams)
+    streams, images = build_stream_services(settings, netguard, secret, metrics.registry)
     return AppState(
         settings=settings,
         metrics=metrics,
@@ -119,6 +140,10 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         cms=cms,
         search=SearchService(cms, cache),
         search_cache=cache,
+        netguard=netguard,
+        guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),
+        streams=streams,
+        images=images,
     )
 
 
@@ -129,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await build_state(settings, metrics)
         app.state.moontv = state
+        state.admin = await start_admin_services(state)
         log.info(
             "MoonTV %s ready: storage=%s sources=%d",
             __version__,
@@ -139,7 +165,15 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             state.shutting_down = True
+            await stop_admin_services(state.admin)
             await state.http.aclose()
+            await state.cms.aclose()
+            if state.guarded_http is not None:
+                await state.guarded_http.aclose()
+            if state.streams is not None:
+                await state.streams.aclose()
+            if state.images is not None:
+                await state.images.aclose()
             await state.storage.close()
             log.info("MoonTV stopped")
 
@@ -151,6 +185,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.add_middleware(CsrfMiddleware, trust_proxy=settings.trust_proxy)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
 
     @app.exception_handler(ApiError)
@@ -163,6 +198,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and pages.wants_html(request):
+            return await pages.not_found(request)
         messages = {404: "Not Found", 405: "Method Not Allowed"}
         return json_response(
             {"error": messages.get(exc.status_code, str(exc.detail))},
@@ -175,7 +212,18 @@ def create_app(settings: Settings) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json_response({"error": "服务器错误"}, 500)
 
-    for module in (ops_routes, auth_routes, userdata_routes, search_routes, pages):
+    for module in (
+        ops_routes,
+        auth_routes,
+        userdata_routes,
+        search_routes,
+        pages,
+        admin_routes,
+        douban_routes,
+        tvbox_routes,
+        cron_routes,
+        stream_routes,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
     return app

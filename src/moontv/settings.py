@@ -93,6 +93,40 @@ class Settings(BaseSettings):
     access_log: bool = Field(False, validation_alias=_env("MOONTV_ACCESS_LOG"))
     metrics_token: str = Field("", validation_alias=_env("MOONTV_METRICS_TOKEN"))
 
+    # -- admin, Douban/Bangumi, TVBox, scheduled refresh --------------------------------------
+    douban_base: str = Field("https://movie.douban.com", validation_alias=_env("MOONTV_DOUBAN_BASE"))
+    douban_m_base: str = Field("https://m.douban.com", validation_alias=_env("MOONTV_DOUBAN_M_BASE"))
+    bangumi_base: str = Field("https://api.bgm.tv", validation_alias=_env("MOONTV_BANGUMI_BASE"))
+    douban_cache_ttl: int = Field(3600, ge=0, le=7 * 86400, validation_alias=_env("MOONTV_DOUBAN_CACHE_TTL"))
+    douban_timeout: float = Field(10.0, gt=0, le=60, validation_alias=_env("MOONTV_DOUBAN_TIMEOUT"))
+    cron_token: str = Field("", validation_alias=_env("MOONTV_CRON_TOKEN"))
+    refresh_interval: int = Field(3600, ge=0, le=7 * 86400, validation_alias=_env("MOONTV_REFRESH_INTERVAL"))
+    refresh_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("MOONTV_REFRESH_CONCURRENCY"))
+    refresh_budget: float = Field(600.0, gt=0, le=6 * 3600, validation_alias=_env("MOONTV_REFRESH_BUDGET"))
+    backup_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, validation_alias=_env("MOONTV_BACKUP_MAX_BYTES"))
+
+    # -- streams: SSRF guard, m3u8/segment/image proxies, ad filter, source probe -------------
+    # CIDRs or host names that may be fetched although private (LAN-only CMS/stream hosts).
+    allow_private_upstreams: str = Field("", validation_alias=_env("MOONTV_ALLOW_PRIVATE_UPSTREAMS"))
+    image_proxy_hosts: str = Field(
+        "doubanio.com,douban.com", validation_alias=_env("MOONTV_IMAGE_PROXY_HOSTS")
+    )
+    image_proxy_max_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, validation_alias=_env("MOONTV_IMAGE_PROXY_MAX_BYTES")
+    )
+    image_cache_mb: int = Field(256, ge=0, le=100_000, validation_alias=_env("MOONTV_IMAGE_CACHE_MB"))
+    stream_timeout: float = Field(10.0, gt=0, le=120, validation_alias=_env("MOONTV_STREAM_TIMEOUT"))
+    ad_filter: bool = Field(True, validation_alias=_env("MOONTV_AD_FILTER"))
+    probe_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("MOONTV_PROBE_CONCURRENCY"))
+
+    @field_validator("allow_private_upstreams")
+    @classmethod
+    def _allow_private(cls, value: str) -> str:
+        from moontv.streams.netguard import parse_allow_list
+
+        parse_allow_list(value)  # raises ValueError naming the bad entry
+        return value.strip()
+
     @field_validator("storage_type")
     @classmethod
     def _storage(cls, value: str) -> str:

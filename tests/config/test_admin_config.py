@@ -117,3 +117,37 @@ def test_env_fallbacks_fill_blank_fields(settings) -> None:
 def test_config_file_errors_name_the_field(doc: str, fragment: str) -> None:
     with pytest.raises(ConfigFileError, match=fragment.replace("[", r"\[").replace("+", r"\+")):
         parse_config_text(doc)
+
+
+def test_per_source_stream_options_pass_through(settings) -> None:
+    doc = {
+        "api_site": {
+            "a": {
+                "api": "https://a.example/api",
+                "name": "A",
+                "adFilter": False,
+                "proxySegments": True,
+                "userAgent": "AptvPlayer/1.4",
+                "referer": "https://a.example/",
+            }
+        }
+    }
+    parsed = parse_config_text(json.dumps(doc))
+    assert (
+        parsed["api_site"]["a"]["adFilter"] is False
+        and parsed["api_site"]["a"]["userAgent"] == "AptvPlayer/1.4"
+    )
+    source = initial_config(settings, json.dumps(doc), [])["SourceConfig"][0]
+    assert (source["adFilter"], source["proxySegments"], source["referer"]) == (
+        False,
+        True,
+        "https://a.example/",
+    )
+    for bad, field in (
+        ({"adFilter": "no"}, "adFilter"),
+        ({"userAgent": "a\nb"}, "userAgent"),
+        ({"referer": "ftp://x"}, "referer"),
+    ):
+        broken = {"api_site": {"a": {"api": "https://a.example/api", "name": "A", **bad}}}
+        with pytest.raises(ConfigFileError, match=f"api_site.a.{field}"):
+            parse_config_text(json.dumps(broken))

@@ -294,7 +294,7 @@ def test_bodies_that_are_not_cms_answers(body: bytes, kind: str, needle: str) ->
 def test_error_messages_never_dump_the_body() -> None:
     error = parse_error(b"Access denied: " + b"A" * 10_000)
     assert len(error.detail) <= 80
-    assert error.user_message == error.detail  # "parse" has no fixed message: the detail is shown
+    assert error.user_message == f"数据解析失败: {error.detail}"  # the short detail is shown
     error = parse_error(b"<html><title>" + b"T" * 500 + b"</title></html>")
     assert len(error.detail) <= 80
 

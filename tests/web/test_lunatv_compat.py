@@ -9,22 +9,54 @@ import redis
 
 from tests.support import LiveServer, settings_for, write_config
 
-RECORD = {"title": "长夜行歌", "source_name": "源A", "cover": "", "year": "2024", "index": 3,
-          "total_episodes": 24, "play_time": 600, "total_time": 2700, "save_time": 1732000000000,
-          "search_title": "长夜"}
-FAVORITE = {"title": "流浪星球", "source_name": "源A", "cover": "", "year": "2023", "total_episodes": 1,
-            "save_time": 1732000000001, "search_title": ""}
+RECORD = {
+    "title": "长夜行歌",
+    "source_name": "源A",
+    "cover": "",
+    "year": "2024",
+    "index": 3,
+    "total_episodes": 24,
+    "play_time": 600,
+    "total_time": 2700,
+    "save_time": 1732000000000,
+    "search_title": "长夜",
+}
+FAVORITE = {
+    "title": "流浪星球",
+    "source_name": "源A",
+    "cover": "",
+    "year": "2023",
+    "total_episodes": 1,
+    "save_time": 1732000000001,
+    "search_title": "",
+}
 LUNATV_CONFIG = {
-    "ConfigFile": json.dumps({"cache_time": 3600, "api_site": {"a": {"api": "https://a.example/api", "name": "源A"}}}),
-    "SiteConfig": {"SiteName": "老站点", "Announcement": "公告", "SearchDownstreamMaxPage": 4,
-                   "SiteInterfaceCacheTime": 3600, "DoubanProxyType": "direct", "DoubanProxy": "",
-                   "DoubanImageProxyType": "server", "DoubanImageProxy": "", "DisableYellowFilter": False},
-    "UserConfig": {"AllowRegister": False, "Users": [
-        {"username": "admin", "role": "owner"}, {"username": "alice", "role": "admin"},
-        {"username": "bob", "role": "user", "banned": True}]},
+    "ConfigFile": json.dumps(
+        {"cache_time": 3600, "api_site": {"a": {"api": "https://a.example/api", "name": "源A"}}}
+    ),
+    "SiteConfig": {
+        "SiteName": "老站点",
+        "Announcement": "公告",
+        "SearchDownstreamMaxPage": 4,
+        "SiteInterfaceCacheTime": 3600,
+        "DoubanProxyType": "direct",
+        "DoubanProxy": "",
+        "DoubanImageProxyType": "server",
+        "DoubanImageProxy": "",
+        "DisableYellowFilter": False,
+    },
+    "UserConfig": {
+        "AllowRegister": False,
+        "Users": [
+            {"username": "admin", "role": "owner"},
+            {"username": "alice", "role": "admin"},
+            {"username": "bob", "role": "user", "banned": True},
+        ],
+    },
     "SourceConfig": [
         {"key": "a", "name": "源A", "api": "https://a.example/api", "from": "config", "disabled": False},
-        {"key": "c", "name": "自定义C", "api": "https://c.example/api", "from": "custom", "disabled": True}],
+        {"key": "c", "name": "自定义C", "api": "https://c.example/api", "from": "custom", "disabled": True},
+    ],
     "CustomCategories": [],
 }
 
@@ -82,7 +114,9 @@ def test_moontv_v3_string_key_layout_is_imported(tmp_path, clean_redis, raw) -> 
         client = server.login("alice", "alicepw")
         assert client.get("/api/playrecords").json() == {"a+4": RECORD}
         assert client.get("/api/favorites").json() == {"a+1": FAVORITE}
-        assert client.get("/api/skipconfigs").json() == {"a+4": {"enable": True, "intro_time": 60, "outro_time": -90}}
+        assert client.get("/api/skipconfigs").json() == {
+            "a+4": {"enable": True, "intro_time": 60, "outro_time": -90}
+        }
         client.close()
     finally:
         server.stop()

@@ -113,6 +113,9 @@ def _merge_sources(current: Any, file_sites: dict[str, dict[str, str]]) -> list[
         entry["api"] = site["api"]
         entry["detail"] = site.get("detail", "")
         entry["from"] = "config"
+        for option in ("adFilter", "proxySegments", "userAgent", "referer"):
+            if option in site:
+                entry[option] = site[option]
     for entry in sources:
         if entry["key"] not in file_sites:
             entry["from"] = "custom"
@@ -184,11 +187,15 @@ def enabled_sites(config: dict[str, Any]) -> list[ApiSite]:
 
 
 def available_sites(config: dict[str, Any], username: str | None) -> list[ApiSite]:
-    """Enabled sources the user may use: all, unless the user's group restricts them."""
+    """Enabled sources the user may use: all, unless the user's own allow-list (``enabledApis``)
+    or, without one, the user's group restricts them."""
     sites = enabled_sites(config)
     if not username:
         return sites
     user = find_user(config, username)
+    personal = user.get("enabledApis") if user else None
+    if isinstance(personal, list) and personal:  # a per-user allow-list (set by an admin) wins
+        return [s for s in sites if s.key in set(personal)]
     groups = config["UserConfig"].get("Groups") or []
     if not user or not user.get("group") or not groups:
         return sites

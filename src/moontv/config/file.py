@@ -31,6 +31,28 @@ def _http_url(value: Any, where: str, *, required: bool) -> str:
     return value
 
 
+STREAM_FLAGS = ("adFilter", "proxySegments")
+
+
+def _stream_options(site: dict[str, Any], where: str) -> dict[str, Any]:
+    """Optional per-source playback options (see the Streams section of the README)."""
+    out: dict[str, Any] = {}
+    for flag in STREAM_FLAGS:
+        if flag in site:
+            if not isinstance(site[flag], bool):
+                raise ConfigFileError(f"{where}.{flag}: must be true or false")
+            out[flag] = site[flag]
+    agent = site.get("userAgent")
+    if agent is not None:
+        if not isinstance(agent, str) or len(agent) > 512 or any(c in agent for c in "\r\n"):
+            raise ConfigFileError(f"{where}.userAgent: must be one line of at most 512 characters")
+        out["userAgent"] = agent
+    referer = _http_url(site.get("referer"), f"{where}.referer", required=False)
+    if referer:
+        out["referer"] = referer
+    return out
+
+
 def validate_config_file(data: Any) -> dict[str, Any]:
     """Check a parsed config.json document; returns a normalised copy."""
     if not isinstance(data, dict):
@@ -59,6 +81,7 @@ def validate_config_file(data: Any) -> dict[str, Any]:
         detail = _http_url(site.get("detail"), f"{where}.detail", required=False)
         if detail:
             entry["detail"] = detail
+        entry.update(_stream_options(site, where))
         clean_sites[key] = entry
     out["api_site"] = clean_sites
     categories = data.get("custom_category", [])

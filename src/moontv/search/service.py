@@ -158,7 +158,7 @@ class SearchService:
         return list(outcomes.values())
 
     async def all_pages(self, site: ApiSite, query: str, opts: SearchOptions) -> list[dict[str, Any]]:
-        """Every result of one source (raises SourceError-like _SourceFailed as ValueError)."""
+        """Every result of one source, pages in order; raises SourceFailed like source_pages."""
         results: list[dict[str, Any]] = []
         async for _, page in self.source_pages(site, query, opts):
             results.extend(page)

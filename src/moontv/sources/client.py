@@ -1,12 +1,12 @@
 """HTTP client for Apple CMS v10 sources: deadlines, size cap, error mapping, circuit breaker, metrics hook.
 
-The ``httpx.AsyncClient`` is injected (one pooled client per app). Redirect policy, proxies and the
-SSRF guard belong to that client's configuration; this module never follows redirects on its own.
+The transport is injected: a :class:`~moontv.sources.fetch.Fetcher` (the app uses the pooled
+aiohttp one) or an ``httpx.AsyncClient`` (wrapped; its redirect policy, proxies and SSRF guard
+apply). This module never follows redirects on its own.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from moontv.sources.breaker import BreakerRegistry, CircuitBreaker
+from moontv.sources.fetch import Fetcher, HttpxFetcher
 from moontv.sources.models import ApiSite, SearchPage, SourceError
 from moontv.sources.parse import parse_detail_html, parse_detail_page, parse_envelope, parse_search_page
 
@@ -89,18 +90,22 @@ class CmsClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | Fetcher,
         *,
         breakers: BreakerRegistry | None = None,
         max_bytes: int = 8 * 1024 * 1024,
         user_agent: str = DEFAULT_USER_AGENT,
         observer: SourceObserver | None = None,
     ) -> None:
-        self._http = http
+        self._fetcher: Fetcher = HttpxFetcher(http) if isinstance(http, httpx.AsyncClient) else http
         self._breakers = breakers
         self._max_bytes = max_bytes
         self._user_agent = user_agent
         self._observer = observer
+
+    async def aclose(self) -> None:
+        """Close the transport's pool (an injected httpx client is left to its owner)."""
+        await self._fetcher.aclose()
 
     async def search_page(
         self, site: ApiSite, query: str, page: int, *, timeout: float, filter_adult: bool
@@ -174,44 +179,7 @@ class CmsClient:
 
     async def _download(self, url: str, timeout: float, accept: str) -> bytes:
         headers = {"User-Agent": self._user_agent, "Accept": accept}
-        try:
-            # asyncio.timeout bounds connect + headers + the whole body; httpx's own timeouts only
-            # bound each single network operation.
-            async with (
-                asyncio.timeout(timeout),
-                self._http.stream("GET", url, headers=headers, timeout=httpx.Timeout(timeout)) as response,
-            ):
-                _check_status(response)
-                return await self._read_capped(response)
-        except (TimeoutError, httpx.TimeoutException):
-            raise SourceError("timeout", f"no complete answer within {timeout:g}s") from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise SourceError("network", f"invalid upstream URL ({type(exc).__name__})") from None
-        except (httpx.HTTPError, OSError) as exc:
-            raise SourceError("network", type(exc).__name__) from None
-
-    async def _read_capped(self, response: httpx.Response) -> bytes:
-        declared = response.headers.get("content-length", "")
-        if (
-            declared.isascii()
-            and declared.isdigit()
-            and (len(declared) > 18 or int(declared) > self._max_bytes)
-        ):
-            raise SourceError("too_large", f"declared body of {declared[:20]} bytes is over the cap")
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > self._max_bytes:
-                raise SourceError("too_large", f"body is over the {self._max_bytes} byte cap")
-        return bytes(body)
-
-
-def _check_status(response: httpx.Response) -> None:
-    status = response.status_code
-    if status == 429:
-        raise SourceError("rate_limited", "HTTP 429", status=status)
-    if not 200 <= status < 300:
-        raise SourceError("http", f"HTTP {status}", status=status)
+        return await self._fetcher.get(url, headers=headers, timeout=timeout, max_bytes=self._max_bytes)
 
 
 def _settle(breaker: CircuitBreaker, outcome: str, status: int | None) -> None:

@@ -78,4 +78,6 @@ class SourceError(Exception):
     def user_message(self) -> str:
         if self.kind in self.MESSAGES:
             return self.MESSAGES[self.kind]
+        if self.kind == "parse":
+            return f"数据解析失败: {self.detail}" if self.detail else "数据解析失败"
         return self.detail or "未知的错误"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from moontv.storage.protocol import Storage
-from moontv.storage.redis import RedisStorage
 from moontv.storage.sqlite import SqliteStorage
 
 SQLITE_FILENAME = "moontv.db"
@@ -26,5 +25,7 @@ def create_storage(kind: str, *, data_dir: Path, redis_url: str | None) -> Stora
     if normalized in ("redis", "kvrocks"):
         if not redis_url:
             raise ValueError(f"storage kind {normalized!r} needs a connection URL (e.g. redis://host:6379/0)")
+        from moontv.storage.redis import RedisStorage  # redis-py is only loaded when used
+
         return RedisStorage(redis_url, kind=normalized)
     raise ValueError(f"unknown storage kind {kind!r}; expected one of: {', '.join(KINDS)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -17,6 +18,9 @@ from moontv.sources.breaker import BreakerRegistry
 from moontv.sources.client import CmsClient
 from moontv.sources.models import SearchPage
 from moontv.storage.protocol import Storage
+from moontv.streams.images import ImageProxy
+from moontv.streams.netguard import NetGuard
+from moontv.streams.service import StreamService
 
 
 @dataclass
@@ -33,3 +37,12 @@ class AppState:
     search_cache: TTLCache[SearchPage]
     started_at: float = field(default_factory=time.time)
     shutting_down: bool = False
+    # SSRF guard (streams/netguard.py) and a client for user-supplied URLs: every connection,
+    # each redirect hop included, is resolved, checked and pinned to the checked address.
+    netguard: NetGuard | None = None
+    guarded_http: httpx.AsyncClient | None = None
+    # m3u8/segment/key proxies, ad decisions, speed tests; poster image proxy (streams/)
+    streams: StreamService | None = None
+    images: ImageProxy | None = None
+    # Admin, Douban/Bangumi, TVBox and scheduled-refresh services (admin/services.py), set at start-up.
+    admin: Any = None

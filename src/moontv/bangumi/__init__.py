@@ -1,0 +1,1 @@
+"""Bangumi daily calendar for the anime page, fetched server-side and cached."""

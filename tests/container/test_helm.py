@@ -1,0 +1,92 @@
+"""The Helm chart. `helm lint` / `helm template` run when helm is installed (it is not available from
+Debian, PyPI or npm on the CI machine); the engine-free checks below always run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+CHART = REPO / "deploy" / "helm" / "moontv"
+GOOD = ["--set", "auth.password=pw", "--set", "storage.url=redis://:pw@redis:6379/0"]
+
+
+def _values_paths(node: object, prefix: str = "") -> set[str]:
+    out = {prefix} if prefix else set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out |= _values_paths(value, f"{prefix}.{key}" if prefix else key)
+    return out
+
+
+def test_every_value_a_template_reads_is_defined() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    defined = _values_paths(values)
+    used = set()
+    for template in (CHART / "templates").iterdir():
+        used |= set(re.findall(r"\.Values\.([A-Za-z0-9_.]+)", template.read_text()))
+    missing = sorted(u for u in used if u not in defined)
+    assert not missing, f"templates read undefined values: {missing}"
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["apiVersion"] == "v2" and chart["name"] == "moontv"
+    assert values["podSecurityContext"]["runAsUser"] == 1001  # the image's USER
+    assert values["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def _helm() -> str:
+    path = shutil.which("helm")
+    if path is None:
+        pytest.skip("helm is not installed (not packaged in Debian 12, PyPI or npm)")
+    return path
+
+
+def test_helm_lint_and_template() -> None:
+    helm = _helm()
+    lint = subprocess.run([helm, "lint", str(CHART), *GOOD], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    out = subprocess.run(
+        [
+            helm,
+            "template",
+            "r",
+            str(CHART),
+            *GOOD,
+            "--set",
+            "ingress.enabled=true",
+            "--set",
+            "serviceMonitor.enabled=true",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    docs = {d["kind"]: d for d in yaml.safe_load_all(out) if d}
+    assert {
+        "Deployment",
+        "Service",
+        "Secret",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Ingress",
+        "ServiceMonitor",
+    } <= set(docs)
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/api/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/api/ready"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["runAsUser"] == 1001
+    env = {e["name"]: e for e in container["env"]}
+    assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"]["key"] == "STORAGE_URL"
+    assert "replicas" not in docs["Deployment"]["spec"]  # the autoscaler owns it
+    bad = subprocess.run(
+        [helm, "template", "r", str(CHART), "--set", "auth.password=pw", "--set", "storage.type=sqlite"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "one replica" in bad.stderr

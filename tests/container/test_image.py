@@ -1,0 +1,93 @@
+"""The built image itself: configuration, no shell, arbitrary uid on a read-only root, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+from tests.container.ops import ops
+
+
+def _config(docker_bin: str, image: str) -> dict:
+    out = subprocess.run([docker_bin, "image", "inspect", image], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)[0]["Config"]
+
+
+def test_image_configuration(docker_bin: str, moontv_image: str) -> None:
+    cfg = _config(docker_bin, moontv_image)
+    assert cfg["User"] == "1001:1001"
+    assert cfg["Entrypoint"] == ["/opt/venv/bin/moontv"] and cfg["Cmd"] == ["serve"]
+    assert cfg["Healthcheck"]["Test"] == ["CMD", "/opt/venv/bin/moontv", "healthcheck"]
+    assert 0 < cfg["Healthcheck"]["StartInterval"] <= 2_000_000_000
+    env = dict(e.split("=", 1) for e in cfg["Env"])
+    assert env["MOONTV_HOST"] == "0.0.0.0" and env["MOONTV_DATA_DIR"] == "/data"
+    assert "/data" in cfg["Volumes"]
+
+
+def test_no_shell_and_python_matches_the_builder(docker_bin: str, moontv_image: str) -> None:
+    for shell in ("/bin/sh", "/bin/bash", "/usr/bin/dash"):
+        proc = subprocess.run(
+            [docker_bin, "run", "--rm", "--network", "none", "--entrypoint", shell, moontv_image],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode != 0 and "no such file" in proc.stderr.lower()
+    proc = subprocess.run(
+        [
+            docker_bin,
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "/opt/venv/bin/python",
+            moontv_image,
+            "-c",
+            "import sys, moontv; print(sys.version_info[:2], sys.prefix)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.strip() == "(3, 11) /opt/venv"
+
+
+def test_arbitrary_uid_read_only_root_and_graceful_stop(docker_bin: str, moontv_image: str) -> None:
+    c, t0 = ops.start_container(
+        moontv_image,
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--user",
+        "54321:54321",
+        "--tmpfs",
+        "/tmp:size=8m",
+    )
+    try:
+        ops.wait_first_200(c, t0, limit=60)
+        assert ops.http_status(f"{c.url}/api/ready") == 200  # SQLite opened in the anonymous /data volume
+        token = ops._login(c.url)
+        assert token
+        pid = c.pid()
+        assert ops._proc_uid(pid) == 54321
+        start = time.perf_counter()
+        subprocess.run([docker_bin, "stop", "-t", "10", c.cid], check=True, capture_output=True)
+        took = time.perf_counter() - start
+        state = c.inspect()["State"]
+        assert state["ExitCode"] == 0, state  # SIGTERM handled: not 137 (SIGKILL)
+        assert took < 10
+    finally:
+        c.remove()
+
+
+def test_healthcheck_command_reports_a_dead_server(docker_bin: str, moontv_image: str) -> None:
+    """`moontv healthcheck` exits 1 when nothing listens: the HEALTHCHECK can fail."""
+    proc = subprocess.run(
+        [docker_bin, "run", "--rm", "--network", "none", moontv_image, "healthcheck"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1 and "unhealthy" in proc.stderr
