@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
 from collections.abc import Coroutine
@@ -18,6 +19,19 @@ from moontv.settings import Settings, load_settings
 from tests.conftest import free_port
 
 T = TypeVar("T")
+
+# Debian's chromium, driven by Playwright (never a downloaded browser).
+CHROMIUM = os.environ.get("MOONTV_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 class LiveServer:

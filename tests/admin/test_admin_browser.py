@@ -3,25 +3,15 @@ user, export a backup and import it back."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.fake_cms import FakeCms
+from tests.support import CHROMIUM
+from tests.support import CHROMIUM_ARGS as ARGS
 
-CHROMIUM = os.environ.get("MOONTV_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 playwright_api = pytest.importorskip("playwright.sync_api")

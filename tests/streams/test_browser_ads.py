@@ -13,19 +13,9 @@ import pytest
 
 from tests.fakes.fake_cms import make_item
 from tests.streams.upstream import Upstream
-from tests.support import LiveServer
+from tests.support import CHROMIUM, LiveServer
+from tests.support import CHROMIUM_ARGS as ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TITLE = "广告测试片"
 PROGRAMME = 20.0

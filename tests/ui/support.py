@@ -8,7 +8,6 @@ Nothing here downloads anything: ffmpeg and chromium come from Debian, hls.js fr
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 import threading
@@ -21,21 +20,10 @@ from typing import Any
 
 from moontv.settings import Settings
 from tests.fakes.fake_cms import FakeCms, make_item
-from tests.support import LiveServer, settings_for, write_config
+from tests.support import CHROMIUM, LiveServer, settings_for, write_config
 
 REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "src" / "moontv" / "web" / "static" / "vendor"
-CHROMIUM = os.environ.get("MOONTV_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-]
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 HLS_SECONDS = 20
 

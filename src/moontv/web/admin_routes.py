@@ -26,7 +26,7 @@ from moontv.auth.service import Principal
 from moontv.config.subscription import SubscriptionError, SubscriptionService, subscription_settings
 from moontv.sources.models import ApiSite
 from moontv.storage.protocol import VersionConflict
-from moontv.web.deps import COOKIE_NAME, CurrentUser, OptionalUser, State, is_https
+from moontv.web.deps import CurrentUser, OptionalUser, State, is_https, set_session_cookie
 from moontv.web.pages import render
 from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
 
@@ -491,15 +491,7 @@ async def import_data(request: Request, state: State, user: CurrentUser) -> Resp
         },
         headers=NO_STORE,
     )
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        max_age=state.auth.signer.ttl_seconds,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=is_https(request, state.settings.trust_proxy),
-    )
+    set_session_cookie(response, request, state, token)
     return response
 
 

@@ -11,7 +11,15 @@ from starlette.responses import Response
 
 from moontv import __version__
 from moontv.auth.service import AuthError, Principal
-from moontv.web.deps import COOKIE_NAME, ActiveUser, CurrentUser, State, client_ip, is_https, request_token
+from moontv.web.deps import (
+    COOKIE_NAME,
+    ActiveUser,
+    CurrentUser,
+    State,
+    client_ip,
+    request_token,
+    set_session_cookie,
+)
 from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
 
 router = APIRouter()
@@ -20,15 +28,7 @@ router = APIRouter()
 def _session_response(request: Request, state: State, token: str, principal: Principal) -> Response:
     body = {"ok": True, "username": principal.username, "role": principal.role, "token": token}
     response = json_response(body, headers=NO_STORE)
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        max_age=state.auth.signer.ttl_seconds,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=is_https(request, state.settings.trust_proxy),
-    )
+    set_session_cookie(response, request, state, token)
     return response
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import Request
+from starlette.responses import Response
 
 from moontv.auth.service import Principal
 from moontv.web.responses import ApiError
@@ -65,6 +66,19 @@ def client_ip(request: Request, trust_proxy: bool) -> str:
         if forwarded:
             return forwarded.split(",")[0].strip()[:64]
     return request.client.host if request.client else "unknown"
+
+
+def set_session_cookie(response: Response, request: Request, state: AppState, token: str) -> None:
+    """The ``auth`` cookie: HttpOnly, SameSite=Lax, Secure when the client talks HTTPS."""
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=state.auth.signer.ttl_seconds,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request, state.settings.trust_proxy),
+    )
 
 
 def is_https(request: Request, trust_proxy: bool) -> bool:

@@ -24,7 +24,7 @@ from starlette.responses import Response, StreamingResponse
 from moontv.config.admin import available_sites
 from moontv.sources.models import SourceError
 from moontv.streams.netguard import BlockedURL, NetGuard
-from moontv.streams.playlist import KEY, SEGMENT, PlaylistError, parse, rewrite
+from moontv.streams.playlist import KEY, SEGMENT, Playlist, PlaylistError, parse, rewrite
 from moontv.streams.probe import probe_stream
 from moontv.streams.service import SourceOptions, StreamService, UpstreamError, source_options
 from moontv.web.deps import CurrentUser, State
@@ -96,21 +96,26 @@ async def proxy_m3u8(request: Request, state: State, user: CurrentUser) -> Respo
     return await render_playlist(state, _url_param(request), opts, _streams(state).mapper(opts))
 
 
-async def render_playlist(
-    state: AppState, url: str, opts: SourceOptions, mapper: Callable[[str, str], str]
-) -> Response:
-    """Fetch (SSRF-guarded), analyse and rewrite one playlist; ``mapper`` decides every URI."""
-    service = _streams(state)
-    await _checked(state, url)
+async def _fetch_parsed(service: StreamService, url: str, opts: SourceOptions) -> tuple[str, str, Playlist]:
+    """(final URL, text, parsed playlist) with upstream problems mapped to API errors."""
     try:
         final, text = await service.fetch_playlist(url, opts)
-        playlist = parse(text, final)
+        return final, text, parse(text, final)
     except BlockedURL as exc:
         raise _blocked(exc) from None
     except UpstreamError as exc:
         raise _upstream_error(exc) from None
     except PlaylistError:
         raise ApiError(502, "上游返回的不是 m3u8 播放列表") from None
+
+
+async def render_playlist(
+    state: AppState, url: str, opts: SourceOptions, mapper: Callable[[str, str], str]
+) -> Response:
+    """Fetch (SSRF-guarded), analyse and rewrite one playlist; ``mapper`` decides every URI."""
+    service = _streams(state)
+    await _checked(state, url)
+    _, text, playlist = await _fetch_parsed(service, url, opts)
     headers = {"X-Content-Type-Options": "nosniff"}
     remove: frozenset[int] = frozenset()
     if playlist.is_master:
@@ -140,15 +145,7 @@ async def proxy_m3u8_debug(request: Request, state: State, user: CurrentUser) ->
     url = _url_param(request)
     await _checked(state, url)
     opts = await _options(state, request)
-    try:
-        final, text = await service.fetch_playlist(url, opts)
-        playlist = parse(text, final)
-    except BlockedURL as exc:
-        raise _blocked(exc) from None
-    except UpstreamError as exc:
-        raise _upstream_error(exc) from None
-    except PlaylistError:
-        raise ApiError(502, "上游返回的不是 m3u8 播放列表") from None
+    final, text, playlist = await _fetch_parsed(service, url, opts)
     data: dict[str, object] = {
         "url": url,
         "finalUrl": final,

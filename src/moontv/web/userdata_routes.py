@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -120,7 +121,27 @@ def clean_skip_config(config: Any) -> dict[str, Any]:
     }
 
 
-# -- play records -----------------------------------------------------------------------------
+# -- play records and favorites (same shape: a map keyed "source+id") ------------------------
+
+
+async def _keyed_payload(request: Request, field: str, missing: str) -> tuple[str, Any]:
+    body = await read_json_object(request)
+    key, value = body.get("key"), body.get(field)
+    if not key or not value:
+        raise ApiError(400, missing)
+    return key, value
+
+
+async def _delete_one_or_all(
+    request: Request, delete_one: Callable[[str], Awaitable[None]], delete_all: Callable[[], Awaitable[None]]
+) -> Response:
+    key = request.query_params.get("key")
+    if key:
+        split_key(key)
+        await delete_one(key)
+    else:
+        await delete_all()
+    return json_response({"success": True})
 
 
 @router.get("/api/playrecords")
@@ -130,10 +151,7 @@ async def get_play_records(state: State, user: ActiveUser) -> Response:
 
 @router.post("/api/playrecords")
 async def save_play_record(request: Request, state: State, user: ActiveUser) -> Response:
-    body = await read_json_object(request)
-    key, record = body.get("key"), body.get("record")
-    if not key or not record:
-        raise ApiError(400, "Missing key or record")
+    key, record = await _keyed_payload(request, "record", "Missing key or record")
     clean = clean_play_record(record)
     split_key(key)
     await state.storage.set_play_record(user.username, key, clean)
@@ -142,16 +160,12 @@ async def save_play_record(request: Request, state: State, user: ActiveUser) -> 
 
 @router.delete("/api/playrecords")
 async def delete_play_records(request: Request, state: State, user: ActiveUser) -> Response:
-    key = request.query_params.get("key")
-    if key:
-        split_key(key)
-        await state.storage.delete_play_record(user.username, key)
-    else:
-        await state.storage.delete_all_play_records(user.username)
-    return json_response({"success": True})
-
-
-# -- favorites --------------------------------------------------------------------------------
+    storage, name = state.storage, user.username
+    return await _delete_one_or_all(
+        request,
+        lambda key: storage.delete_play_record(name, key),
+        lambda: storage.delete_all_play_records(name),
+    )
 
 
 @router.get("/api/favorites")
@@ -165,10 +179,7 @@ async def get_favorites(request: Request, state: State, user: ActiveUser) -> Res
 
 @router.post("/api/favorites")
 async def save_favorite(request: Request, state: State, user: ActiveUser) -> Response:
-    body = await read_json_object(request)
-    key, favorite = body.get("key"), body.get("favorite")
-    if not key or not favorite:
-        raise ApiError(400, "Missing key or favorite")
+    key, favorite = await _keyed_payload(request, "favorite", "Missing key or favorite")
     clean = clean_favorite(favorite)
     split_key(key)
     await state.storage.set_favorite(user.username, key, clean)
@@ -177,13 +188,10 @@ async def save_favorite(request: Request, state: State, user: ActiveUser) -> Res
 
 @router.delete("/api/favorites")
 async def delete_favorites(request: Request, state: State, user: ActiveUser) -> Response:
-    key = request.query_params.get("key")
-    if key:
-        split_key(key)
-        await state.storage.delete_favorite(user.username, key)
-    else:
-        await state.storage.delete_all_favorites(user.username)
-    return json_response({"success": True})
+    storage, name = state.storage, user.username
+    return await _delete_one_or_all(
+        request, lambda key: storage.delete_favorite(name, key), lambda: storage.delete_all_favorites(name)
+    )
 
 
 # -- search history ---------------------------------------------------------------------------
