@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
-from tests.support import LiveServer, settings_for, write_config  # noqa: E402
-from tests.ui.support import CHROMIUM, CHROMIUM_ARGS, missing_tools, seed_user_data, start_world  # noqa: E402
+from tests.support import CHROMIUM, CHROMIUM_ARGS, LiveServer, settings_for, write_config  # noqa: E402
+from tests.ui.support import missing_tools, seed_user_data, start_world  # noqa: E402
 
 VIEWPORTS = [(390, 844), (1440, 900)]
 WEIGHT_TYPES = {"document", "script", "stylesheet"}

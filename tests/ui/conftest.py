@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.ui.support import CHROMIUM, CHROMIUM_ARGS, REPO, UiWorld, media_dir, missing_tools, start_world
+from tests.support import CHROMIUM, CHROMIUM_ARGS
+from tests.ui.support import REPO, UiWorld, media_dir, missing_tools, start_world
 
 ARTIFACTS = REPO / "artifacts" / "ui"
 DESKTOP = {"width": 1440, "height": 900}

@@ -325,7 +325,7 @@ def test_english_locale(ui_world: UiWorld, new_page: Any) -> None:
 def test_pwa_service_worker_caches_the_shell_and_is_installable(
     ui_world: UiWorld, browser: Any, tmp_path: Any
 ) -> None:
-    from tests.ui.support import CHROMIUM, CHROMIUM_ARGS
+    from tests.support import CHROMIUM, CHROMIUM_ARGS
 
     # A persistent profile: Chromium calls an off-the-record context "not installable" whatever the site does.
     context = browser.browser_type.launch_persistent_context(
