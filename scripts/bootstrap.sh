@@ -35,3 +35,7 @@ else
 fi
 # Web UI browser dependencies (hls.js from npm, pinned by package-lock.json) into web/static/vendor/.
 scripts/build_frontend.sh
+# helm for the chart checks (tests/container/test_helm.py).
+if [ "$want_test" = 1 ]; then
+  scripts/get_helm.sh
+fi

@@ -123,6 +123,11 @@ def project_version() -> str:
     return str(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"])
 
 
+def _tree_dirty() -> bool:
+    proc = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
 def git_revision() -> str:
     proc = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True
@@ -334,7 +339,9 @@ def change_dependency(ctx: Path) -> str:
     for dep in deps:
         match = re.match(r"^([A-Za-z0-9_.-]+)>=([\d.]+)$", dep)
         if match and f'"{dep}"' in text:
-            new = f"{match.group(1)}>={match.group(2)},!=0.0.1"
+            # an exclusion no release matches, unique per run: the same packages resolve, but
+            # requirements.txt differs from every earlier build, so the cache cannot hold it
+            new = f"{match.group(1)}>={match.group(2)},!=0.0.{secrets.randbelow(10**9)}"
             path.write_text(text.replace(f'"{dep}"', f'"{new}"', 1))
             return f"pyproject.toml: {dep} -> {new}"
     raise OpsError("no simple 'name>=x' dependency to change in pyproject.toml")
@@ -413,20 +420,6 @@ def _site_package(name: str) -> str:
         return ""
     top = name[len(SITE) :].split("/", 1)[0]
     return re.sub(r"(-[\d.]+)?\.dist-info$|\.(cpython|abi3).*$|\.pyc?$", "", top)
-
-
-def drop_cold_cache(namespace: str) -> int:
-    """Remove exactly the build-cache records of the cold build's own cache mounts (ids
-    <namespace>-*), which nothing else uses. Nothing else in the build cache is touched."""
-    out = docker("buildx", "du", "--verbose", check=False).stdout
-    ids = [
-        block.split("ID:", 1)[1].split()[0]
-        for block in out.split("\n\n")
-        if "ID:" in block and f'with id "/{namespace}' in block
-    ]
-    for record in ids:
-        docker("buildx", "prune", "-f", "--filter", f"id={record}", check=False)
-    return len(ids)
 
 
 def image_config(image: str) -> dict[str, Any]:
@@ -951,7 +944,7 @@ def measure(args: argparse.Namespace) -> int:
     checks = Checks()
     report: dict[str, Any] = {
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "revision": git_revision(),
+        "revision": git_revision() + (" (+ uncommitted changes)" if _tree_dirty() else ""),
         "version": project_version(),
         "machine": _machine(),
     }
@@ -1029,11 +1022,10 @@ def measure(args: argparse.Namespace) -> int:
         return _finish(report, checks, args)
     finally:
         shutil.rmtree(ctx, ignore_errors=True)
-        dropped = drop_cold_cache(cold_ns)
     report["builds"] = builds
     report["cold_cache"] = (
-        f"the cold builds used their own cache mounts (id {cold_ns}-*); those {dropped} records were "
-        "removed by id afterwards; nothing else in the build cache was pruned"
+        f"new, empty cache mounts of their own (id {cold_ns}-*), left in the build cache afterwards "
+        "(nothing is pruned; BuildKit's garbage collection reclaims them)"
     )
 
     # the image that is measured: the real repository context
@@ -1116,7 +1108,11 @@ def _host_arch() -> str:
 
 
 def _machine() -> dict[str, Any]:
-    info: dict[str, Any] = {"cpus": os.cpu_count(), "arch": os.uname().machine}
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "arch": os.uname().machine,
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+    }
     with contextlib.suppress(OSError):
         mem = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1]
         info["mem_gb"] = round(int(mem) / 1024 / 1024, 1)
@@ -1190,7 +1186,7 @@ def render_validation(r: dict[str, Any]) -> str:
         "(raw data: `artifacts/ops/report.json`, BuildKit rawjson logs `artifacts/ops/progress-*.json`). Do not edit by hand.",  # noqa: E501
         "",
         f"- run: {r.get('generated')}, revision `{r.get('revision')}`, version {r.get('version')}",
-        f"- machine: {m.get('cpus')} CPUs, {m.get('mem_gb')} GB, {m.get('arch')}; docker engine {m.get('docker_engine')}, "  # noqa: E501
+        f"- machine: {m.get('cpus')} CPUs, {m.get('mem_gb')} GB, {m.get('arch')}, load {m.get('load_avg_1m_at_start', '?')} at start; docker engine {m.get('docker_engine')}, "  # noqa: E501
         f"buildx {m.get('buildx')}, storage `{m.get('storage')}`",
         f"- base images: {r.get('bases', {}).get('mode')}",
         "",
@@ -1258,6 +1254,8 @@ def render_validation(r: dict[str, Any]) -> str:
             lines.append(
                 f"| {label} | {b.get('change', '')} | {b['wall_s']} s | {b['cached_steps']}/{b['steps']} ({b['cached_ratio'] * 100:.0f} %) | {executed.replace('|', '/')} |"  # noqa: E501
             )
+    if r.get("cold_cache"):
+        lines += ["", f"Cold builds: {r['cold_cache']}."]
     run_ = r.get("run", {})
     if run_:
         s = run_.get("start_first_200_s", {})
@@ -1318,6 +1316,14 @@ def render_validation(r: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # commands
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Regenerate docs/validation.md from the last run's artifacts/ops/report.json (no measuring)."""
+    report = json.loads((ARTIFACTS / "report.json").read_text())
+    (REPO / "docs" / "validation.md").write_text(render_validation(report))
+    print("docs/validation.md regenerated from artifacts/ops/report.json")
+    return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -1455,6 +1461,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--write-docs", action="store_true", help="regenerate docs/validation.md from this run")
     p.set_defaults(func=measure)
+    p = sub.add_parser("render", help="regenerate docs/validation.md from artifacts/ops/report.json")
+    p.set_defaults(func=cmd_render)
     p = sub.add_parser("scan", help="Trivy gate: exit 1 on fixable HIGH/CRITICAL, 3 when not scanned")
     p.add_argument("--image", default="moontv:dev")
     p.set_defaults(func=cmd_scan)

@@ -418,10 +418,10 @@ def test_suggestions_history_chips_and_logout(ui_world: UiWorld, new_page: Any) 
     login(page, ui_world.url)
     page.goto(f"{ui_world.url}/search")
     chips = page.locator("#history-chips .chip a")
-    assert chips.all_text_contents() == ["星际迷航", "流星", "长安夜话", "深海"]
+    assert poll(lambda: chips.all_text_contents() == ["星际迷航", "流星", "长安夜话", "深海"])
     page.locator("#history-chips .chip", has_text="流星").locator(".chip-x").click()
     assert poll(lambda: "流星" not in api_get(ui_world, "/api/searchhistory"))
-    assert page.locator("#history-chips .chip a").all_text_contents() == ["星际迷航", "长安夜话", "深海"]
+    assert poll(lambda: chips.all_text_contents() == ["星际迷航", "长安夜话", "深海"])
     # suggestions: typed text -> fragments of the first source's titles, keyboard selection searches
     page.click("#search-input")
     page.keyboard.type("星河")
@@ -434,16 +434,16 @@ def test_suggestions_history_chips_and_logout(ui_world: UiWorld, new_page: Any) 
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/search\?q=%E6%98%9F%E6%B2%B3%E6%97%85%E4%BA%BA$"))
     page.wait_for_function("() => document.getElementById('search-spinner').hidden")
-    assert page.locator("#results-exact .card-title").all_text_contents() == ["星河旅人"]
+    assert poll(lambda: page.locator("#results-exact .card-title").all_text_contents() == ["星河旅人"])
     # clearing the history asks first
     page.goto(f"{ui_world.url}/search")
     page.click("#history-clear")
     page.click("#confirm-dialog button[value=ok]")
     assert poll(lambda: api_get(ui_world, "/api/searchhistory") == [])
-    assert not page.is_visible("#search-history")
+    assert poll(lambda: not page.is_visible("#search-history"))
     # signing out from the user menu
     page.click("#user-button")
-    assert page.get_attribute("#user-button", "aria-expanded") == "true"
+    assert poll(lambda: page.get_attribute("#user-button", "aria-expanded") == "true")
     page.click("#logout-button")
     page.wait_for_url(re.compile(r"/login$"))
     page.goto(f"{ui_world.url}/")
