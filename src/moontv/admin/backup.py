@@ -34,6 +34,7 @@ import orjson
 
 from moontv import __version__
 from moontv.admin import AdminError
+from moontv.aes import CryptoError, aes_cbc_decrypt, aes_cbc_encrypt, aes_gcm_decrypt, aes_gcm_encrypt
 from moontv.auth.passwords import hash_password
 from moontv.config.admin import merge
 from moontv.settings import Settings
@@ -66,12 +67,10 @@ def _scrypt(passphrase: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
 
 
 def encrypt_backup(payload: bytes, passphrase: str) -> bytes:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     salt, nonce = os.urandom(16), os.urandom(12)
     header = HEADER.pack(MAGIC, FORMAT_VERSION, KDF_SCRYPT, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P, salt, nonce)
     key = _scrypt(passphrase, salt, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
-    return header + AESGCM(key).encrypt(nonce, zlib.compress(payload, 6), header)
+    return header + aes_gcm_encrypt(key, nonce, zlib.compress(payload, 6), header)
 
 
 def _inflate(data: bytes) -> bytes:
@@ -88,9 +87,6 @@ def _inflate(data: bytes) -> bytes:
 
 
 def decrypt_backup(blob: bytes, passphrase: str) -> bytes:
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     if len(blob) < HEADER.size + 16:
         raise AdminError(400, BAD_FORMAT)
     magic, version, kdf, log2_n, r, p, salt, nonce = HEADER.unpack_from(blob)
@@ -100,8 +96,8 @@ def decrypt_backup(blob: bytes, passphrase: str) -> bytes:
         raise AdminError(400, INVALID)
     key = _scrypt(passphrase, salt, log2_n, r, p)
     try:
-        compressed = AESGCM(key).decrypt(nonce, blob[HEADER.size :], blob[: HEADER.size])
-    except InvalidTag:
+        compressed = aes_gcm_decrypt(key, nonce, blob[HEADER.size :], blob[: HEADER.size])
+    except CryptoError:
         raise AdminError(400, DECRYPT_FAILED) from None
     return _inflate(compressed)
 
@@ -118,9 +114,6 @@ def evp_bytes_to_key(
 
 
 def cryptojs_decrypt(text: str, passphrase: str) -> bytes:
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
     try:
         raw = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
@@ -128,25 +121,17 @@ def cryptojs_decrypt(text: str, passphrase: str) -> bytes:
     if len(raw) < 32 or raw[:8] != b"Salted__" or (len(raw) - 16) % 16:
         raise AdminError(400, BAD_FORMAT)
     key, iv = evp_bytes_to_key(passphrase.encode(), raw[8:16])
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    padded = decryptor.update(raw[16:]) + decryptor.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
     try:
-        return unpadder.update(padded) + unpadder.finalize()
-    except ValueError:
+        return aes_cbc_decrypt(key, iv, raw[16:])
+    except CryptoError:
         raise AdminError(400, DECRYPT_FAILED) from None
 
 
 def cryptojs_encrypt(plaintext: bytes, passphrase: str, salt: bytes | None = None) -> str:
     """The inverse of :func:`cryptojs_decrypt` (used to write LunaTV-compatible files)."""
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
     salt = salt or os.urandom(8)
     key, iv = evp_bytes_to_key(passphrase.encode(), salt)
-    padder = padding.PKCS7(128).padder()
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    body = encryptor.update(padder.update(plaintext) + padder.finalize()) + encryptor.finalize()
+    body = aes_cbc_encrypt(key, iv, plaintext)
     return base64.b64encode(b"Salted__" + salt + body).decode()
 
 

@@ -10,13 +10,15 @@ client used for admin-entered URLs.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
-import aiohttp
 import httpx
-from yarl import URL
 
 from moontv.sources.models import SourceError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 READ_CHUNK = 64 * 1024
 
@@ -58,8 +60,17 @@ class AiohttpFetcher:
         }
         self._session: aiohttp.ClientSession | None = None
 
+    @staticmethod
+    def _lib() -> ModuleType:
+        # Imported on the first upstream request: aiohttp costs ~0.1 s and ~10 MB, which a server
+        # that has not searched yet (cold start, health checks) need not pay.
+        import aiohttp
+
+        return aiohttp
+
     def _client(self) -> aiohttp.ClientSession:
         # Created lazily inside the running loop (aiohttp binds the session to it).
+        aiohttp = self._lib()
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(**self._connector_args),
@@ -75,6 +86,9 @@ class AiohttpFetcher:
             self._session = None
 
     async def get(self, url: str, *, headers: dict[str, str], timeout: float, max_bytes: int) -> bytes:
+        aiohttp = self._lib()
+        from yarl import URL
+
         # Send the URL exactly as built (it is already percent-encoded) unless it has raw non-ASCII.
         target = URL(url, encoded=True) if url.isascii() else URL(url)
         try:

@@ -32,6 +32,7 @@ from urllib.parse import quote
 import httpx
 from prometheus_client import Counter, Histogram
 
+from moontv.aes import aes_cbc_decrypt
 from moontv.streams import ads
 from moontv.streams.netguard import BlockedURL, NetGuard
 from moontv.streams.playlist import (
@@ -316,8 +317,6 @@ class StreamService:
         return value
 
     async def _decrypt(self, segment: Segment, data: bytes, opts: SourceOptions) -> bytes:
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
         assert segment.key is not None and segment.key.uri is not None
         key = await self.fetch_key(segment.key.uri, opts)
         if len(key) != 16:
@@ -329,8 +328,8 @@ class StreamService:
             iv = iv.rjust(16, b"\0")[-16:]
         else:
             iv = segment.sequence.to_bytes(16, "big")
-        decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-        return decryptor.update(data)
+        # Raw blocks (a probe reads a prefix, so no padding); a trailing partial block is dropped.
+        return aes_cbc_decrypt(key, iv, data[: len(data) - len(data) % 16], padding=False)
 
     # -- ads ---------------------------------------------------------------------------------
 
