@@ -8,21 +8,9 @@ import time
 import pytest
 
 from tests.fakes.fake_cms import make_item
+from tests.sources.test_parse import WIRE_KEYS
 
-RESULT_KEYS = [
-    "id",
-    "title",
-    "poster",
-    "episodes",
-    "episodes_titles",
-    "source",
-    "source_name",
-    "class",
-    "year",
-    "desc",
-    "type_name",
-    "douban_id",
-]
+RESULT_KEYS = WIRE_KEYS  # the SearchResult wire shape, in order
 
 
 @pytest.fixture
