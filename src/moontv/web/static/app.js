@@ -89,6 +89,30 @@
   }
 
   // ---- API ----
+  // Reads an NDJSON response body line by line; a broken line is skipped.
+  async function readNdjson(response, onMessage) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    const emit = (line) => {
+      if (!line) return;
+      let msg;
+      try { msg = JSON.parse(line); } catch (e) { return; }
+      try { onMessage(msg); } catch (e) { console.error(e); }
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        emit(buffer.slice(0, nl).trim());
+        buffer = buffer.slice(nl + 1);
+      }
+    }
+    emit(buffer.trim());
+  }
+
   function goLogin() {
     location.href = "/login?redirect=" + encodeURIComponent(location.pathname + location.search);
   }
@@ -328,7 +352,7 @@
 
   window.MoonTV = {
     boot, t, el, icon, api, toast, confirm: confirmDialog, pref, setPref, imageUrl, wireImage, poster, card,
-    playHref, fmtTime, hueOf, initCards, goLogin,
+    playHref, fmtTime, hueOf, initCards, goLogin, readNdjson,
   };
 
   function start() {

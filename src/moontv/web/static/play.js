@@ -119,23 +119,9 @@
       const res = await fetch(`/api/search?${query}`, { credentials: "same-origin" });
       if (res.status === 401) { M.goLogin(); return; }
       if (res.ok && res.body) {
-        const reader = res.body.getReader();
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += decoder.decode(value, { stream: true });
-          let nl;
-          while ((nl = buffer.indexOf("\n")) >= 0) {
-            const line = buffer.slice(0, nl).trim();
-            buffer = buffer.slice(nl + 1);
-            if (!line) continue;
-            let msg;
-            try { msg = JSON.parse(line); } catch (e) { continue; }
-            if (msg && Array.isArray(msg.pageResults)) onItems(msg.pageResults);
-          }
-        }
+        await M.readNdjson(res, (msg) => {
+          if (msg && Array.isArray(msg.pageResults)) onItems(msg.pageResults);
+        });
       }
     } catch (e) { /* network: whatever was found is used */ }
     S.searchDone = true;

@@ -334,21 +334,7 @@
         handleLine({ pageResults: data.results || [] });
         handleLine({ failedSources: data.failedSources || [] });
       } else {
-        const reader = res.body.getReader();
-        const decoder = new TextDecoder();
-        let buffer = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += decoder.decode(value, { stream: true });
-          let nl;
-          while ((nl = buffer.indexOf("\n")) >= 0) {
-            const line = buffer.slice(0, nl).trim();
-            buffer = buffer.slice(nl + 1);
-            if (line) { try { handleLine(JSON.parse(line)); } catch (e) { /* a broken line is skipped */ } }
-          }
-        }
-        if (buffer.trim()) { try { handleLine(JSON.parse(buffer)); } catch (e) { /* ignore */ } }
+        await M.readNdjson(res, handleLine);
       }
     } catch (e) {
       state.error = t("network_error");
