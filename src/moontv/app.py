@@ -48,6 +48,7 @@ from moontv.web import (
     userdata_routes,
 )
 from moontv.web.csrf import CsrfMiddleware
+from moontv.web.pages.errors import not_found, wants_html
 from moontv.web.responses import ApiError, json_response
 from moontv.web.state import AppState
 
@@ -198,8 +199,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404 and pages.wants_html(request):
-            return await pages.not_found(request)
+        if exc.status_code == 404 and wants_html(request):
+            return await not_found(request)
         messages = {404: "Not Found", 405: "Method Not Allowed"}
         return json_response(
             {"error": messages.get(exc.status_code, str(exc.detail))},
