@@ -15,7 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moontv import __version__
@@ -51,6 +50,7 @@ from moontv.web.csrf import CsrfMiddleware
 from moontv.web.pages.errors import not_found, wants_html
 from moontv.web.responses import ApiError, json_response
 from moontv.web.state import AppState
+from moontv.web.static_files import VersionedStaticFiles
 
 log = logging.getLogger("moontv")
 SECRET_META = "session_secret"
@@ -226,5 +226,9 @@ def create_app(settings: Settings) -> FastAPI:
         stream_routes,
     ):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
+    app.mount(
+        "/static",
+        VersionedStaticFiles(directory=str(Path(__file__).parent / "web" / "static")),
+        name="static",
+    )
     return app

@@ -252,6 +252,25 @@ async def test_skip_configs(storage: Storage) -> None:
     assert await storage.get_all_skip_configs("bob") == {}
 
 
+async def test_danmaku_choices(storage: Storage) -> None:
+    choice = {"animeId": 7, "animeTitle": "鬼灭之刃 第二季", "keyword": "鬼灭之刃", "offset": -1}
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+    await storage.set_danmaku_choice("alice", "s+1", choice)
+    await storage.set_danmaku_choice("alice", "s+1", choice | {"offset": 2})
+    assert await storage.get_danmaku_choice("alice", "s+1") == choice | {"offset": 2}
+    assert await storage.get_danmaku_choice("bob", "s+1") is None
+    await storage.delete_danmaku_choice("alice", "s+1")
+    await storage.delete_danmaku_choice("alice", "never-chosen")
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+
+
+async def test_deleting_a_user_deletes_their_danmaku_choices(storage: Storage) -> None:
+    await storage.set_password_hash("alice", "h")
+    await storage.set_danmaku_choice("alice", "s+1", {"animeId": 1})
+    await storage.delete_user("alice")
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+
+
 # -- users and sessions --------------------------------------------------------------------
 
 

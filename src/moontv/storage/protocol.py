@@ -118,6 +118,13 @@ class Storage(Protocol):
 
     async def delete_skip_config(self, user: str, key: str) -> None: ...
 
+    # -- danmaku choices (the comment track a user picked by hand for "{source}+{id}") -----
+    async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None: ...
+
+    async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None: ...
+
+    async def delete_danmaku_choice(self, user: str, key: str) -> None: ...
+
     # -- credentials and sessions ----------------------------------------------------------
     async def get_password_hash(self, user: str) -> str | None:
         """The stored password value (argon2 hash, or a legacy plain/scrypt value)."""

@@ -6,6 +6,7 @@ Key layout (``{user}`` is the raw username, never escaped)::
     u:{user}:pr       hash    "{source}+{id}" -> PlayRecord JSON
     u:{user}:fav      hash    "{source}+{id}" -> Favorite JSON
     u:{user}:skip     hash    "{source}+{id}" -> SkipConfig JSON
+    u:{user}:danmu    hash    "{source}+{id}" -> chosen danmaku track JSON (our addition)
     u:{user}:sh       list    search keywords, newest at the head
     u:{user}:epoch    string  session epoch (our addition)
     sys:users         set     usernames with a credential
@@ -59,7 +60,7 @@ def user_key(user: str, suffix: str) -> str:
 
 
 def _user_keys(user: str) -> list[str]:
-    return [user_key(user, suffix) for suffix in ("pwd", "pr", "fav", "skip", "sh")]
+    return [user_key(user, suffix) for suffix in ("pwd", "pr", "fav", "skip", "danmu", "sh")]
 
 
 def _meta_key(name: str) -> str:
@@ -348,6 +349,19 @@ class RedisStorage:
     @_translate_errors
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._r.hdel(user_key(user, "skip"), key)
+
+    # -- danmaku choices -----------------------------------------------------------------------
+    @_translate_errors
+    async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None:
+        return await self._hget_json(user_key(user, "danmu"), key)
+
+    @_translate_errors
+    async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None:
+        await self._r.hset(user_key(user, "danmu"), key, _dumps(choice))
+
+    @_translate_errors
+    async def delete_danmaku_choice(self, user: str, key: str) -> None:
+        await self._r.hdel(user_key(user, "danmu"), key)
 
     # -- credentials and sessions --------------------------------------------------------------
     @_translate_errors

@@ -80,10 +80,25 @@ MIGRATIONS: list[Sequence[str]] = [
         )""",
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        """CREATE TABLE danmaku_choices (
+            username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (username, key)
+        )""",
+    ),
 ]
 
 # Tables holding per-user data, in an order that satisfies the foreign keys when clearing.
-_USER_DATA_TABLES = ("play_records", "favorites", "skip_configs", "search_history", "users")
+_USER_DATA_TABLES = (
+    "play_records",
+    "favorites",
+    "skip_configs",
+    "danmaku_choices",
+    "search_history",
+    "users",
+)
 
 
 class SchemaTooNew(StorageError):
@@ -437,6 +452,26 @@ class SqliteStorage:
 
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._delete_keyed("skip_configs", user, key)
+
+    # -- danmaku choices -----------------------------------------------------------------------
+    async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None:
+        return await self._get_json("danmaku_choices", user, key)
+
+    async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None:
+        data = _dumps(choice)
+
+        def job(c: sqlite3.Connection) -> None:
+            _ensure_user(c, user)
+            c.execute(
+                "INSERT INTO danmaku_choices (username, key, data) VALUES (?, ?, ?)"
+                " ON CONFLICT (username, key) DO UPDATE SET data = excluded.data",
+                (user, key, data),
+            )
+
+        await self._write(job)
+
+    async def delete_danmaku_choice(self, user: str, key: str) -> None:
+        await self._delete_keyed("danmaku_choices", user, key)
 
     # -- credentials and sessions --------------------------------------------------------------
     async def _user_column(self, user: str, column: str) -> Any:
