@@ -48,6 +48,7 @@ from moontv.web import (
     userdata_routes,
 )
 from moontv.web.csrf import CsrfMiddleware
+from moontv.web.head import HeadAsGetMiddleware
 from moontv.web.responses import ApiError, json_response
 from moontv.web.state import AppState
 
@@ -187,6 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(CsrfMiddleware, trust_proxy=settings.trust_proxy)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
+    app.add_middleware(HeadAsGetMiddleware)  # type: ignore[arg-type]
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
