@@ -117,6 +117,35 @@ def test_sources_check_reports_each_source(tmp_path: Path, fake_cms_factory) -> 
     assert "2/2" in result.stderr  # the progress bar reached the end
 
 
+def test_empty_site_says_so_until_sources_add(tmp_path: Path, fake_cms_factory) -> None:
+    """A newcomer's first run: the search explains the empty site; `moontv sources add` fixes it."""
+    cms = fake_cms_factory()
+    write_config(tmp_path / "config.json", {})
+    common = ["--config", str(tmp_path / "config.json"), "--data-dir", str(tmp_path / "data")]
+    server = LiveServer(settings_for(tmp_path)).start()
+    try:
+        client = server.login()
+        empty = client.get("/api/search", params={"q": "流浪星球"}).json()
+        assert empty["results"] == [] and empty["notice"] == "no_sources"
+        assert "moontv sources add" in empty["message"] and "/admin" in empty["message"]
+    finally:
+        server.stop()
+    added = run_cli("sources", "add", "Fake CMS", cms.base_url, *common)
+    assert added.returncode == 0, added.stderr
+    assert "source 127.0.0.1 added" in added.stdout  # a name with a blank: the key is the API's host
+    twice = run_cli("sources", "add", "Fake CMS", cms.base_url, *common)
+    assert twice.returncode == 1 and "该源已存在" in twice.stderr
+    bad = run_cli("sources", "add", "x", "ftp://example.com/api", "--key", "x", *common)
+    assert bad.returncode == 1 and "http(s)" in bad.stderr
+    server = LiveServer(settings_for(tmp_path)).start()
+    try:
+        found = server.login().get("/api/search", params={"q": "流浪星球"}).json()
+        assert found["results"] and "notice" not in found
+        assert {r["source"] for r in found["results"]} == {"127.0.0.1"}
+    finally:
+        server.stop()
+
+
 def test_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     write_config(tmp_path / "config.json", {})
     port = free_port()

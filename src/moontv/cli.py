@@ -1,4 +1,4 @@
-"""Command line: ``moontv serve | user | sources check | config validate | healthcheck``."""
+"""Command line: ``moontv serve | user | sources add|check | config validate | healthcheck``."""
 
 from __future__ import annotations
 
@@ -170,6 +170,45 @@ def cmd_user(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+# -- sources add ------------------------------------------------------------------------------
+
+
+def _default_key(name: str, api: str) -> str:
+    """The name when it can be a key, else the API's host name (keys carry no + / , or blanks)."""
+    import re
+    from urllib.parse import urlsplit
+
+    if name and not re.search(r"[+/,\s]", name):
+        return name
+    return re.sub(r"[^\w.-]+", "_", urlsplit(api).hostname or "source")
+
+
+def cmd_sources_add(args: argparse.Namespace) -> int:
+    from moontv.admin import AdminError
+    from moontv.admin.sources import apply
+
+    settings = _settings(args)
+    body = {
+        "action": "add",
+        "key": args.key or _default_key(args.name.strip(), args.api.strip()),
+        "name": args.name,
+        "api": args.api,
+        "detail": args.detail or "",
+    }
+
+    async def run() -> int:
+        async with _services(settings) as (_, config, _auth):
+            try:
+                await config.update(lambda cfg: apply(cfg, body))  # type: ignore[attr-defined]
+            except AdminError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 1
+        print(f"source {body['key']} added: {args.name} -> {args.api}")
+        return 0
+
+    return asyncio.run(run())
+
+
 # -- sources check ----------------------------------------------------------------------------
 
 
@@ -299,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sources = sub.add_parser("sources", help="upstream sources")
     sources_sub = sources.add_subparsers(dest="sources_cmd", required=True)
+    add = sources_sub.add_parser("add", help="add an Apple CMS v10 source (as the admin page does)")
+    add.add_argument("name", help="display name")
+    add.add_argument("api", help="the source's API URL (http/https)")
+    add.add_argument("--key", help="unique key (default: the name, or the API's host name)")
+    add.add_argument("--detail", help="detail page base URL (optional)")
+    _add_common(add)
+    add.set_defaults(func=cmd_sources_add)
     check = sources_sub.add_parser("check", help="search every enabled source and report")
     check.add_argument("--query", default="我的", help="search term to probe with")
     check.add_argument("--timeout", type=float, default=10.0)
