@@ -27,6 +27,8 @@ ENV_STEP="start" ENV_LOG=""
 step() { ENV_STEP=$1; ENV_LOG=${2:-}; echo "container-env: $ENV_STEP"; }
 env_failed() {
   local rc=$?
+  [ -z "${ENV_REPORTED:-}" ] || return 0   # once: the enclosing compound commands fail too
+  ENV_REPORTED=1
   echo "container-env: step '$ENV_STEP' failed (exit $rc, line $1)" >&2
   if [ -n "$ENV_LOG" ] && [ -s "$ENV_LOG" ]; then
     echo "---- last 40 lines of $ENV_LOG" >&2
@@ -80,8 +82,12 @@ if ! docker info >/dev/null 2>&1; then
   printf '{"features": {"containerd-snapshotter": true}, "storage-driver": "overlayfs"}\n' > "$WORK/daemon.json"
   setsid dockerd --config-file "$WORK/daemon.json" >"$WORK/dockerd.log" 2>&1 </dev/null &
   echo $! > "$DOCKER_PIDFILE"
-  for _ in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
-  docker info >/dev/null 2>&1 || { echo "dockerd did not answer within 60 s" >&2; false; }
+  for _ in $(seq 300); do
+    docker info >/dev/null 2>&1 && break
+    kill -0 "$(cat "$DOCKER_PIDFILE")" 2>/dev/null || break   # it exited: its log says why
+    sleep 0.2
+  done
+  docker info >/dev/null 2>&1 || { echo "dockerd is not answering" >&2; false; }
 fi
 
 # 4. qemu for foreign-arch containers (the arm64 smoke test)
