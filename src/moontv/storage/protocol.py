@@ -162,6 +162,14 @@ class Storage(Protocol):
     async def set_meta_if_absent(self, name: str, value: str) -> str:
         """Atomically store ``value`` unless a value exists; returns the stored value."""
 
+    # -- leases: one holder at a time across replicas (the scheduled refresh) ---------------
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        """Take the lease ``name`` for ``holder`` until ``ttl_ms`` from now, or renew it when
+        ``holder`` already has it. False while another holder's lease has not expired."""
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up at once, only if ``holder`` still has it."""
+
     async def clear_all_data(self) -> None:
         """Delete every user's data (including data of names without a credential, session
         epochs and last-online times) and the admin config; the admin config version starts
