@@ -521,3 +521,13 @@ async def test_concurrent_acquires_have_exactly_one_winner(make_storage: MakeSto
     )
     winners = {f"replica-{i // 3}" for i, ok in enumerate(won) if ok}
     assert len(winners) == 1
+
+
+async def test_admin_config_version_alone(storage: Storage) -> None:
+    assert await storage.get_admin_config_version() == 0
+    first = await storage.set_admin_config({"SiteConfig": {"SiteName": "a"}})
+    assert await storage.get_admin_config_version() == first == (await storage.get_admin_config())[1]
+    second = await storage.set_admin_config({"SiteConfig": {"SiteName": "b"}}, expected_version=first)
+    assert await storage.get_admin_config_version() == second > first
+    await storage.clear_all_data()
+    assert await storage.get_admin_config_version() == 0 == (await storage.get_admin_config())[1]

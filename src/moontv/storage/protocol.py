@@ -156,6 +156,10 @@ class Storage(Protocol):
         """Replace the document; returns the new version. With ``expected_version`` the
         write only succeeds if the stored version still equals it, else VersionConflict."""
 
+    async def get_admin_config_version(self) -> int:
+        """The version ``get_admin_config`` would return, without reading the document (a cheap
+        read each replica makes to notice another replica's write)."""
+
     # -- small server metadata (generated secret key, migration flags) ----------------------
     async def get_meta(self, name: str) -> str | None: ...
 

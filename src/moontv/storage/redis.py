@@ -431,6 +431,14 @@ class RedisStorage:
         return self._config_and_version(raw, version)
 
     @_translate_errors
+    async def get_admin_config_version(self) -> int:
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.exists(ADMIN_CONFIG_KEY)
+            pipe.get(ADMIN_VERSION_KEY)
+            exists, version = await pipe.execute()
+        return _as_int(version) if exists else 0
+
+    @_translate_errors
     async def set_admin_config(self, config: dict[str, Any], expected_version: int | None = None) -> int:
         payload = _dumps(config)
         async with self._r.pipeline(transaction=True) as pipe:

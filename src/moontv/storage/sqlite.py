@@ -516,6 +516,12 @@ class SqliteStorage:
         )
         return (_loads(row[0]), int(row[1])) if row else (None, 0)
 
+    async def get_admin_config_version(self) -> int:
+        row = await self._read(
+            lambda c: c.execute("SELECT version FROM admin_config WHERE id = 1").fetchone()
+        )
+        return int(row[0]) if row else 0
+
     async def set_admin_config(self, config: dict[str, Any], expected_version: int | None = None) -> int:
         data = _dumps(config)
 
