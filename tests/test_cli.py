@@ -187,3 +187,46 @@ def test_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     messages = [r["msg"] for r in records]
     assert any("ready" in m for m in messages) and any("stopped" in m for m in messages)
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
+
+
+def test_sigterm_drains_readiness_first_and_finishes_in_flight(tmp_path: Path, fake_cms_factory) -> None:
+    """Readiness turns 503 at SIGTERM while requests are still served; a request in flight when the
+    drain ends still gets its answer; then the process exits 0."""
+    import threading
+
+    slow = fake_cms_factory(delay=2.5)
+    write_config(tmp_path / "config.json", {"slow": slow.base_url})
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
+    env.update({"PASSWORD": "x", "PORT": str(port), "MOONTV_DRAIN_SECONDS": "1.5",
+                "MOONTV_SHUTDOWN_GRACE": "8"})  # fmt: skip
+    cmd = [sys.executable, "-m", "moontv", "serve", "--config", str(tmp_path / "config.json"),
+           "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert time.monotonic() < deadline, "server did not come up"
+            try:
+                if httpx.get(f"{url}/api/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        client = httpx.Client(base_url=url, timeout=30)
+        assert client.post("/api/login", json={"password": "x"}).status_code == 200
+        answers: list[httpx.Response] = []
+        search = threading.Thread(target=lambda: answers.append(client.get("/api/search?q=流浪星球")))
+        search.start()
+        time.sleep(0.8)  # the search waits on the slow upstream
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert httpx.get(f"{url}/api/ready", timeout=2).status_code == 503
+        assert httpx.get(f"{url}/api/health", timeout=2).status_code == 200  # still serving
+        search.join(timeout=20)
+        assert answers and answers[0].status_code == 200 and answers[0].json()["results"]
+        proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0

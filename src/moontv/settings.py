@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("MOONTV_LOG_FORMAT"))
     log_level: str = Field("info", validation_alias=_env("MOONTV_LOG_LEVEL"))
     access_log: bool = Field(False, validation_alias=_env("MOONTV_ACCESS_LOG"))
+    # SIGTERM: /api/ready answers 503 for drain_seconds while requests are still served (so a load
+    # balancer's health check takes the replica out first), then in-flight requests and streams get
+    # up to shutdown_grace seconds to finish.
+    drain_seconds: float = Field(0.0, ge=0, le=120, validation_alias=_env("MOONTV_DRAIN_SECONDS"))
+    shutdown_grace: float = Field(8.0, ge=0, le=300, validation_alias=_env("MOONTV_SHUTDOWN_GRACE"))
     metrics_token: str = Field("", validation_alias=_env("MOONTV_METRICS_TOKEN"))
 
     # -- admin, Douban/Bangumi, TVBox, scheduled refresh --------------------------------------
