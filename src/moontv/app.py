@@ -28,6 +28,7 @@ from moontv.config.service import ConfigService
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.search.cache import TTLCache
 from moontv.search.service import SearchService
+from moontv.search.shared_cache import SharedPageCache
 from moontv.settings import Settings
 from moontv.sources.breaker import BreakerRegistry
 from moontv.sources.client import CmsClient
@@ -97,6 +98,12 @@ async def _session_secret(settings: Settings, storage: InstrumentedStorage) -> b
     return (await storage.set_meta_if_absent(SECRET_META, secrets.token_urlsafe(48))).encode()
 
 
+def _shared_search_cache(settings: Settings, storage: object, metrics: Metrics) -> SharedPageCache | None:
+    if not (settings.search_cache and settings.search_shared_cache) or not hasattr(storage, "client"):
+        return None
+    return SharedPageCache(lambda: storage.client, on_lookup=metrics.cache_hook("search_shared"))  # type: ignore[attr-defined]
+
+
 async def build_state(settings: Settings, metrics: Metrics) -> AppState:
     file_cfg, file_text = load_config_file(settings.config_file)
     del file_cfg  # validated above; the merge engine re-reads the text it stores
@@ -139,7 +146,7 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         http=http,
         breakers=breakers,
         cms=cms,
-        search=SearchService(cms, cache),
+        search=SearchService(cms, cache, _shared_search_cache(settings, raw_storage, metrics)),
         search_cache=cache,
         netguard=netguard,
         guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),

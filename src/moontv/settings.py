@@ -85,6 +85,8 @@ class Settings(BaseSettings):
         8 * 1024 * 1024, ge=1024, validation_alias=_env("MOONTV_UPSTREAM_MAX_BYTES")
     )
     search_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_CACHE"))
+    # with Redis/Kvrocks storage: the search cache's second level, shared by every replica
+    search_shared_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_SHARED_CACHE"))
     session_days: int = Field(7, ge=1, le=365, validation_alias=_env("MOONTV_SESSION_DAYS"))
     login_rate_limit: int = Field(10, ge=1, validation_alias=_env("MOONTV_LOGIN_RATE_LIMIT"))
     trust_proxy: bool = Field(True, validation_alias=_env("MOONTV_TRUST_PROXY"))

@@ -188,6 +188,11 @@ class RedisStorage:
             raise StorageError(f"{self.kind} storage is not open")
         return self._client
 
+    @property
+    def client(self) -> Redis:
+        """The open connection pool, for data that lives beside MoonTV's (the shared search cache)."""
+        return self._r
+
     # -- lifecycle ---------------------------------------------------------------------------
     async def open(self) -> None:
         async with self._lifecycle:
