@@ -27,6 +27,7 @@ from moontv.config.service import ConfigService
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.search.cache import TTLCache
 from moontv.search.service import SearchService
+from moontv.search.shared_cache import SharedPageCache
 from moontv.settings import Settings
 from moontv.sources.breaker import BreakerRegistry
 from moontv.sources.client import CmsClient
@@ -47,6 +48,7 @@ from moontv.web import (
     userdata_routes,
 )
 from moontv.web.csrf import CsrfMiddleware
+from moontv.web.head import HeadAsGetMiddleware
 from moontv.web.pages.errors import not_found, wants_html
 from moontv.web.responses import ApiError, json_response
 from moontv.web.state import AppState
@@ -97,6 +99,12 @@ async def _session_secret(settings: Settings, storage: InstrumentedStorage) -> b
     return (await storage.set_meta_if_absent(SECRET_META, secrets.token_urlsafe(48))).encode()
 
 
+def _shared_search_cache(settings: Settings, storage: object, metrics: Metrics) -> SharedPageCache | None:
+    if not (settings.search_cache and settings.search_shared_cache) or not hasattr(storage, "client"):
+        return None
+    return SharedPageCache(lambda: storage.client, on_lookup=metrics.cache_hook("search_shared"))  # type: ignore[attr-defined]
+
+
 async def build_state(settings: Settings, metrics: Metrics) -> AppState:
     file_cfg, file_text = load_config_file(settings.config_file)
     del file_cfg  # validated above; the merge engine re-reads the text it stores
@@ -139,7 +147,7 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         http=http,
         breakers=breakers,
         cms=cms,
-        search=SearchService(cms, cache),
+        search=SearchService(cms, cache, _shared_search_cache(settings, raw_storage, metrics)),
         search_cache=cache,
         netguard=netguard,
         guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),
@@ -188,6 +196,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(CsrfMiddleware, trust_proxy=settings.trust_proxy)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
+    app.add_middleware(HeadAsGetMiddleware)  # type: ignore[arg-type]
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:

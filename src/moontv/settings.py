@@ -85,12 +85,19 @@ class Settings(BaseSettings):
         8 * 1024 * 1024, ge=1024, validation_alias=_env("MOONTV_UPSTREAM_MAX_BYTES")
     )
     search_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_CACHE"))
+    # with Redis/Kvrocks storage: the search cache's second level, shared by every replica
+    search_shared_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_SHARED_CACHE"))
     session_days: int = Field(7, ge=1, le=365, validation_alias=_env("MOONTV_SESSION_DAYS"))
     login_rate_limit: int = Field(10, ge=1, validation_alias=_env("MOONTV_LOGIN_RATE_LIMIT"))
     trust_proxy: bool = Field(True, validation_alias=_env("MOONTV_TRUST_PROXY"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("MOONTV_LOG_FORMAT"))
     log_level: str = Field("info", validation_alias=_env("MOONTV_LOG_LEVEL"))
     access_log: bool = Field(False, validation_alias=_env("MOONTV_ACCESS_LOG"))
+    # SIGTERM: /api/ready answers 503 for drain_seconds while requests are still served (so a load
+    # balancer's health check takes the replica out first), then in-flight requests and streams get
+    # up to shutdown_grace seconds to finish.
+    drain_seconds: float = Field(0.0, ge=0, le=120, validation_alias=_env("MOONTV_DRAIN_SECONDS"))
+    shutdown_grace: float = Field(8.0, ge=0, le=300, validation_alias=_env("MOONTV_SHUTDOWN_GRACE"))
     metrics_token: str = Field("", validation_alias=_env("MOONTV_METRICS_TOKEN"))
 
     # -- admin, Douban/Bangumi, TVBox, scheduled refresh --------------------------------------

@@ -163,11 +163,23 @@ class Storage(Protocol):
         """Replace the document; returns the new version. With ``expected_version`` the
         write only succeeds if the stored version still equals it, else VersionConflict."""
 
+    async def get_admin_config_version(self) -> int:
+        """The version ``get_admin_config`` would return, without reading the document (a cheap
+        read each replica makes to notice another replica's write)."""
+
     # -- small server metadata (generated secret key, migration flags) ----------------------
     async def get_meta(self, name: str) -> str | None: ...
 
     async def set_meta_if_absent(self, name: str, value: str) -> str:
         """Atomically store ``value`` unless a value exists; returns the stored value."""
+
+    # -- leases: one holder at a time across replicas (the scheduled refresh) ---------------
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        """Take the lease ``name`` for ``holder`` until ``ttl_ms`` from now, or renew it when
+        ``holder`` already has it. False while another holder's lease has not expired."""
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up at once, only if ``holder`` still has it."""
 
     async def clear_all_data(self) -> None:
         """Delete every user's data (including data of names without a credential, session

@@ -12,6 +12,7 @@ Key layout (``{user}`` is the raw username, never escaped)::
     sys:users         set     usernames with a credential
     sys:online        hash    user -> last-online ms (our addition)
     sys:meta:{name}   string  server metadata (our addition)
+    sys:lease:{name}  string  holder of a lease, expiring with it (our addition)
     admin:config      string  AdminConfig JSON
     admin:config:version  string  int version of admin:config (our addition)
 
@@ -61,6 +62,27 @@ def user_key(user: str, suffix: str) -> str:
 
 def _user_keys(user: str) -> list[str]:
     return [user_key(user, suffix) for suffix in ("pwd", "pr", "fav", "skip", "danmu", "sh")]
+
+
+# take or renew: free, expired (the key is gone) or already ours -> ours for ttl ms
+LEASE_ACQUIRE = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+LEASE_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _lease_key(name: str) -> str:
+    return f"sys:lease:{name}"
 
 
 def _meta_key(name: str) -> str:
@@ -166,6 +188,11 @@ class RedisStorage:
         if self._client is None:
             raise StorageError(f"{self.kind} storage is not open")
         return self._client
+
+    @property
+    def client(self) -> Redis:
+        """The open connection pool, for data that lives beside MoonTV's (the shared search cache)."""
+        return self._r
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -423,6 +450,14 @@ class RedisStorage:
         return self._config_and_version(raw, version)
 
     @_translate_errors
+    async def get_admin_config_version(self) -> int:
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.exists(ADMIN_CONFIG_KEY)
+            pipe.get(ADMIN_VERSION_KEY)
+            exists, version = await pipe.execute()
+        return _as_int(version) if exists else 0
+
+    @_translate_errors
     async def set_admin_config(self, config: dict[str, Any], expected_version: int | None = None) -> int:
         payload = _dumps(config)
         async with self._r.pipeline(transaction=True) as pipe:
@@ -460,6 +495,15 @@ class RedisStorage:
             pipe.get(key)
             _, stored = await pipe.execute()
         return str(stored)
+
+    @_translate_errors
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        taken = await self._r.eval(LEASE_ACQUIRE, 1, _lease_key(name), holder, max(1, int(ttl_ms)))  # type: ignore[misc]
+        return bool(taken)
+
+    @_translate_errors
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._r.eval(LEASE_RELEASE, 1, _lease_key(name), holder)  # type: ignore[misc]
 
     @_translate_errors
     async def clear_all_data(self) -> None:

@@ -551,6 +551,12 @@ class SqliteStorage:
         )
         return (_loads(row[0]), int(row[1])) if row else (None, 0)
 
+    async def get_admin_config_version(self) -> int:
+        row = await self._read(
+            lambda c: c.execute("SELECT version FROM admin_config WHERE id = 1").fetchone()
+        )
+        return int(row[0]) if row else 0
+
     async def set_admin_config(self, config: dict[str, Any], expected_version: int | None = None) -> int:
         data = _dumps(config)
 
@@ -583,6 +589,36 @@ class SqliteStorage:
             return str(stored)
 
         return await self._write(job)
+
+    # -- leases (rows of the meta table; every write job is one BEGIN IMMEDIATE transaction) -------
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        meta_name = f"lease:{name}"
+
+        def job(c: sqlite3.Connection) -> bool:
+            now = _now_ms()
+            row = c.execute("SELECT value FROM meta WHERE name = ?", (meta_name,)).fetchone()
+            if row is not None:
+                current = orjson.loads(row[0])
+                if current.get("holder") != holder and int(current.get("expires", 0)) > now:
+                    return False
+            value = orjson.dumps({"holder": holder, "expires": now + ttl_ms}).decode()
+            c.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = ?",
+                (meta_name, value, value),
+            )
+            return True
+
+        return await self._write(job)
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        meta_name = f"lease:{name}"
+
+        def job(c: sqlite3.Connection) -> None:
+            row = c.execute("SELECT value FROM meta WHERE name = ?", (meta_name,)).fetchone()
+            if row is not None and orjson.loads(row[0]).get("holder") == holder:
+                c.execute("DELETE FROM meta WHERE name = ?", (meta_name,))
+
+        await self._write(job)
 
     async def clear_all_data(self) -> None:
         def job(c: sqlite3.Connection) -> None:

@@ -31,6 +31,12 @@ from moontv.web.responses import NO_STORE, ApiError, json_response, private_cach
 router = APIRouter()
 
 NDJSON = "application/json; charset=utf-8"
+# an empty site: the search answers what to do instead of an unexplained empty list
+NO_SOURCES = {
+    "notice": "no_sources",
+    "message": "还没有配置视频源：管理员可在 /admin 添加视频源或配置订阅，或在服务器上运行 "
+    "`moontv sources add 名称 API地址`",
+}
 MAX_QUERY = 100
 VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
 
@@ -89,6 +95,8 @@ async def search(request: Request, state: State, user: CurrentUser) -> Response:
     sites = _user_sites(config, user, request)
     ttl = cache_time(config)
     stream = request.query_params.get("stream")
+    if not sites and not enabled_sites(config) and (stream is None or stream == "0"):
+        return json_response({"results": [], "failedSources": [], **NO_SOURCES}, headers=NO_STORE)
     if stream is not None and stream != "0":
         state.metrics.search_requests.labels("ndjson").inc()
         return StreamingResponse(
