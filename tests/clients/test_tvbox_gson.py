@@ -17,15 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.clients.world import DOUBAN_MATCH, World, start_world
+from tests.clients.world import DOUBAN_MATCH, World
 
 JAVA_DIR = Path(__file__).parent / "java"
 GSON_JARS = (Path("/usr/share/java/gson.jar"), Path("/usr/share/java/google-gson.jar"))
-
-
-@pytest.fixture
-def storage_kind() -> str:
-    return "sqlite"
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +51,6 @@ def enable(world: World) -> str:
     owner = world.server.login()
     assert owner.post("/api/admin/tvbox", json={"action": "enable"}).status_code == 200
     return str(owner.post("/api/admin/tvbox", json={"action": "rotate"}).json()["token"])
-
-
-@pytest.fixture
-def world(live_app, fake_cms_factory, douban_fake) -> World:  # type: ignore[no-untyped-def]
-    return start_world(live_app, fake_cms_factory, douban_fake)
 
 
 def test_tvbox_loads_the_config_and_every_site_answer(world: World, harness: list[str]) -> None:
