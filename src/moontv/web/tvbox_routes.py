@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -75,7 +76,7 @@ async def tvbox_config(request: Request, state: State) -> Response:
     return json_response(body, headers=headers)
 
 
-def _playlist_rewriter(request: Request, state: Any, token: str) -> Any:
+def _playlist_rewriter(request: Request, state: Any, token: str) -> Callable[[str, str], str]:
     """TVBox players send no cookie: ad-filtered playlists go through the token-gated route."""
     base = f"{origin(request, state)}/api/tvbox/s/{quote(token, safe='')}/m3u8"
 
@@ -88,10 +89,14 @@ def _playlist_rewriter(request: Request, state: Any, token: str) -> Any:
 
 
 async def _facade_detail(
-    request: Request, state: Any, token: str | None, username: str, config: dict[str, Any], filters: str
+    request: Request,
+    state: Any,
+    token: str | None,
+    username: str,
+    config: dict[str, Any],
+    wanted: tuple[str, ...],
 ) -> Response:
     refs = douban_site.decode_ids(request.query_params.get("ids") or "")
-    wanted = _filters(filters)
     site = config["SiteConfig"]
     opts = SearchOptions(
         timeout=state.settings.upstream_timeout,
@@ -130,11 +135,12 @@ def _filters(raw: str) -> tuple[str, ...]:
 
 async def _categories(request: Request, state: Any, token: str | None, filters: str = "none") -> Response:
     username, config = await _holder(request, state, token, allow_session=True)
+    wanted = _filters(filters)
     cats = tvbox.categories(config.get("CustomCategories") or [])
     params = request.query_params
     t, wd = params.get("t") or "", (params.get("wd") or "").strip()[:50]
     if params.get("ids"):
-        return await _facade_detail(request, state, token, username, config, filters)
+        return await _facade_detail(request, state, token, username, config, wanted)
     if not t and not wd:
         return json_response({"code": 1, "msg": "success", "class": tvbox.class_list(cats), "list": []})
     try:
