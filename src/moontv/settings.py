@@ -115,8 +115,13 @@ class Settings(BaseSettings):
     # -- streams: SSRF guard, m3u8/segment/image proxies, ad filter, source probe -------------
     # CIDRs or host names that may be fetched although private (LAN-only CMS/stream hosts).
     allow_private_upstreams: str = Field("", validation_alias=_env("MOONTV_ALLOW_PRIVATE_UPSTREAMS"))
-    image_proxy_hosts: str = Field(
-        "doubanio.com,douban.com", validation_alias=_env("MOONTV_IMAGE_PROXY_HOSTS")
+    # "*" = any public host (private addresses are refused by the guard); a list narrows it down.
+    image_proxy_hosts: str = Field("*", validation_alias=_env("MOONTV_IMAGE_PROXY_HOSTS"))
+    image_proxy_host_rate: float = Field(
+        10.0, ge=0, le=10_000, validation_alias=_env("MOONTV_IMAGE_PROXY_HOST_RATE")
+    )
+    image_proxy_host_burst: int = Field(
+        60, ge=1, le=100_000, validation_alias=_env("MOONTV_IMAGE_PROXY_HOST_BURST")
     )
     image_proxy_max_bytes: int = Field(
         5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, validation_alias=_env("MOONTV_IMAGE_PROXY_MAX_BYTES")

@@ -38,6 +38,7 @@ class Favorite(TypedDict, total=False):
     cover: str
     save_time: int
     search_title: str
+    origin: str  # "vod" or "live" (optional)
 
 
 class SkipConfig(TypedDict):
