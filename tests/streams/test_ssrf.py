@@ -3,6 +3,8 @@ with 400/403 and the target server sees nothing (MOONTV_ALLOW_PRIVATE_UPSTREAMS 
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 import pytest
@@ -112,13 +114,14 @@ def test_dns_rebinding_cannot_swap_the_address_after_the_check(app: LiveServer, 
 def test_signed_segment_pointing_inside_is_still_refused(app: LiveServer, target: Upstream) -> None:
     """A hostile public playlist may list internal segment URLs: signing them does not let them through."""
     url = f"http://127.0.0.1:{target.port}/internal.ts"
-    signature = app.state.streams.sign("segment", "", url)
+    exp = int(time.time()) + 600
+    signature = app.state.streams.sign("segment", "", url, "admin", exp)
     client = app.login()
-    response = client.get("/api/proxy/segment", params={"url": url, "source": "", "sig": signature})
+    params = {"url": url, "source": "", "exp": str(exp)}
+    response = client.get("/api/proxy/segment", params={**params, "sig": signature})
     assert response.status_code == 403
-    key = client.get(
-        "/api/proxy/key", params={"url": url, "source": "", "sig": app.state.streams.sign("key", "", url)}
-    )
+    key_sig = app.state.streams.sign("key", "", url, "admin", exp)
+    key = client.get("/api/proxy/key", params={**params, "sig": key_sig})
     assert key.status_code == 403
     assert target.paths() == []
 
