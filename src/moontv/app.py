@@ -20,7 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moontv import __version__
 from moontv.admin.services import start_admin_services, stop_admin_services
-from moontv.auth.ratelimit import SlidingWindowLimiter
 from moontv.auth.service import AuthService
 from moontv.auth.tokens import TokenSigner
 from moontv.config.file import load_config_file
@@ -113,7 +112,6 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         config,
         settings,
         signer,  # type: ignore[arg-type]
-        SlidingWindowLimiter(settings.login_rate_limit, 60.0),
     )
     http = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30),
@@ -185,7 +183,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.add_middleware(CsrfMiddleware, trust_proxy=settings.trust_proxy)  # type: ignore[arg-type]
+    app.add_middleware(CsrfMiddleware, proxies=settings.proxies)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
 
     @app.exception_handler(ApiError)

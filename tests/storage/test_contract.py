@@ -490,3 +490,23 @@ def test_factory_builds_each_kind(tmp_path: Path) -> None:
 def test_factory_rejects_bad_settings(tmp_path: Path, kind: str, url: str | None, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         create_storage(kind, data_dir=tmp_path, redis_url=url)
+
+
+async def test_expiring_counters_count_and_expire(storage: Storage) -> None:
+    assert await storage.get_counter("login:ip:x") == 0
+    assert [await storage.incr_counter("login:ip:x", 1) for _ in range(3)] == [1, 2, 3]
+    assert await storage.get_counter("login:ip:x") == 3
+    assert await storage.incr_counter("login:ip:y", 60) == 1
+    await asyncio.sleep(1.2)  # the window is fixed from the first hit
+    assert await storage.get_counter("login:ip:x") == 0
+    assert await storage.incr_counter("login:ip:x", 60) == 1
+    assert await storage.get_counter("login:ip:y") == 1
+    await storage.delete_counter("login:ip:y")
+    assert await storage.get_counter("login:ip:y") == 0
+
+
+async def test_expiring_counters_are_atomic_and_survive_clear_all_data(storage: Storage) -> None:
+    values = await asyncio.gather(*(storage.incr_counter("login:all", 60) for _ in range(25)))
+    assert sorted(values) == list(range(1, 26))
+    await storage.clear_all_data()
+    assert await storage.get_counter("login:all") == 25

@@ -272,6 +272,9 @@ async def exercise_every_method(s: RedisStorage) -> None:
     await s.get_admin_config()
     await s.set_meta_if_absent("m", "v")
     await s.get_meta("m")
+    await s.incr_counter("c", 60)
+    await s.get_counter("c")
+    await s.delete_counter("c")
     await s.delete_user("u1")
     await s.clear_all_data()
 

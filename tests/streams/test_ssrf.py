@@ -4,7 +4,6 @@ with 400/403 and the target server sees nothing (MOONTV_ALLOW_PRIVATE_UPSTREAMS 
 from __future__ import annotations
 
 import time
-
 from typing import Any
 
 import pytest

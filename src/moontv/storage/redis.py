@@ -11,6 +11,7 @@ Key layout (``{user}`` is the raw username, never escaped)::
     sys:users         set     usernames with a credential
     sys:online        hash    user -> last-online ms (our addition)
     sys:meta:{name}   string  server metadata (our addition)
+    sys:ctr:{name}    string  expiring counter, INCR + EX (our addition)
     admin:config      string  AdminConfig JSON
     admin:config:version  string  int version of admin:config (our addition)
 
@@ -446,6 +447,24 @@ class RedisStorage:
             pipe.get(key)
             _, stored = await pipe.execute()
         return str(stored)
+
+    # -- expiring counters -----------------------------------------------------------------------
+    @_translate_errors
+    async def incr_counter(self, name: str, ttl_seconds: int) -> int:
+        key = f"sys:ctr:{name}"
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=max(1, ttl_seconds), nx=True)  # the window starts with the first hit
+            pipe.incr(key)
+            _, value = await pipe.execute()
+        return int(value)
+
+    @_translate_errors
+    async def get_counter(self, name: str) -> int:
+        return _as_int(await self._r.get(f"sys:ctr:{name}"))
+
+    @_translate_errors
+    async def delete_counter(self, name: str) -> None:
+        await self._r.delete(f"sys:ctr:{name}")
 
     @_translate_errors
     async def clear_all_data(self) -> None:
