@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,6 +47,7 @@ from moontv.web import (
     userdata_routes,
 )
 from moontv.web.csrf import CsrfMiddleware
+from moontv.web.metrics_listener import MetricsListener
 from moontv.web.responses import ApiError, json_response
 from moontv.web.state import AppState
 
@@ -153,6 +154,10 @@ def create_app(settings: Settings) -> FastAPI:
         state = await build_state(settings, metrics)
         app.state.moontv = state
         state.admin = await start_admin_services(state)
+        listener = None
+        if settings.metrics_port:
+            listener = MetricsListener(lambda: ops_routes.render_metrics(state), settings.metrics_token)
+            await listener.start(settings.bind_host, settings.metrics_port)
         log.info(
             "MoonTV %s ready: storage=%s sources=%d",
             __version__,
@@ -163,6 +168,8 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             state.shutting_down = True
+            if listener is not None:
+                await listener.stop()
             await stop_admin_services(state.admin)
             await state.http.aclose()
             await state.cms.aclose()
@@ -181,7 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served to admins only, by ops_routes
     )
     app.add_middleware(CsrfMiddleware, proxies=settings.proxies)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
@@ -204,6 +211,12 @@ def create_app(settings: Settings) -> FastAPI:
             exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up mid-body: nobody is left to answer, and it is not a server fault.
+        log.debug("client disconnected during %s %s", request.method, request.url.path)
+        return json_response({"error": "客户端已断开"}, 400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     log_level: str = Field("info", validation_alias=_env("MOONTV_LOG_LEVEL"))
     access_log: bool = Field(False, validation_alias=_env("MOONTV_ACCESS_LOG"))
     metrics_token: str = Field("", validation_alias=_env("MOONTV_METRICS_TOKEN"))
+    metrics_port: int = Field(0, ge=0, le=65535, validation_alias=_env("MOONTV_METRICS_PORT"))
 
     # -- admin, Douban/Bangumi, TVBox, scheduled refresh --------------------------------------
     douban_base: str = Field("https://movie.douban.com", validation_alias=_env("MOONTV_DOUBAN_BASE"))
