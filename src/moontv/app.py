@@ -122,11 +122,14 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         trust_env=False,
     )
     breakers = BreakerRegistry(on_change=lambda key, _old, new: metrics.on_circuit(key, new))
+    netguard = NetGuard(settings.allow_private_upstreams)
     cms = CmsClient(
-        AiohttpFetcher(), breakers=breakers, max_bytes=settings.upstream_max_bytes, observer=metrics
+        AiohttpFetcher(guard=netguard),
+        breakers=breakers,
+        max_bytes=settings.upstream_max_bytes,
+        observer=metrics,
     )
     cache: TTLCache = TTLCache(4096, on_lookup=metrics.cache_hook("search"))
-    netguard = NetGuard(settings.allow_private_upstreams)
     streams, images = build_stream_services(settings, netguard, secret, metrics.registry)
     return AppState(
         settings=settings,

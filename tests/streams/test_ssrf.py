@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import pytest
 
+from moontv.streams.netguard import parse_allow_list
 from tests.fakes.fake_cms import FakeCms, make_item
 from tests.streams.netfakes import PUBLIC_IP, FakeInternet, install_fake_dns
 from tests.streams.upstream import Upstream
@@ -54,7 +56,7 @@ def corpus(port: int) -> list[str]:
 
 @pytest.fixture
 def app(live_app: Any) -> LiveServer:
-    live = live_app(None)  # MOONTV_ALLOW_PRIVATE_UPSTREAMS empty
+    live = live_app(None, allow_private_upstreams="")  # the default: nothing private allowed
     assert live.settings.allow_private_upstreams == ""
     install_fake_dns(live, {"cdn.public-video.com": ["127.0.0.1"], "img9.doubanio.com": ["127.0.0.1"]})
     return live
@@ -132,6 +134,9 @@ def test_speed_test_refuses_internal_episode_urls(
         7, "内网测试", groups=[("m3u8", [("第1集", f"http://127.0.0.1:{target.port}/ep1.m3u8")])]
     )
     fake: FakeCms = fake_cms_factory([item])
+    # the LAN CMS is allowed by host and port; the episode's host (other port) is not
+    cms_port = httpx.URL(fake.base_url).port
+    app.state.netguard.allow_nets, app.state.netguard.allow_hosts = parse_allow_list(f"127.0.0.1:{cms_port}")
 
     def mutate(config: dict[str, Any]) -> None:
         config["SourceConfig"].append({"key": "lan", "name": "lan", "api": fake.base_url, "from": "custom"})
