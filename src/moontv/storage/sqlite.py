@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import queue
+import random
 import sqlite3
 import threading
 import time
@@ -87,6 +88,12 @@ MIGRATIONS: list[Sequence[str]] = [
             data TEXT NOT NULL,
             PRIMARY KEY (username, key)
         )""",
+        """CREATE TABLE counters (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL,
+            expires_at REAL NOT NULL
+        )""",
+        "CREATE INDEX counters_expiry ON counters (expires_at)",
     ),
 ]
 
@@ -619,6 +626,31 @@ class SqliteStorage:
                 c.execute("DELETE FROM meta WHERE name = ?", (meta_name,))
 
         await self._write(job)
+
+    async def incr_counter(self, name: str, ttl_seconds: int) -> int:
+        def job(c: sqlite3.Connection) -> int:
+            now = time.time()
+            if random.random() < 0.01:  # expired rows are removed now and then, not on every write
+                c.execute("DELETE FROM counters WHERE expires_at <= ?", (now,))
+            (value,) = c.execute(
+                "INSERT INTO counters (name, value, expires_at) VALUES (?, 1, ?)"
+                " ON CONFLICT (name) DO UPDATE SET"
+                " value = CASE WHEN expires_at <= ? THEN 1 ELSE value + 1 END,"
+                " expires_at = CASE WHEN expires_at <= ? THEN excluded.expires_at ELSE expires_at END"
+                " RETURNING value",
+                (name, now + ttl_seconds, now, now),
+            ).fetchone()
+            return int(value)
+
+        return await self._write(job)
+
+    async def get_counter(self, name: str) -> int:
+        sql = "SELECT value FROM counters WHERE name = ? AND expires_at > ?"
+        row = await self._read(lambda c: c.execute(sql, (name, time.time())).fetchone())
+        return int(row[0]) if row else 0
+
+    async def delete_counter(self, name: str) -> None:
+        await self._write(lambda c: c.execute("DELETE FROM counters WHERE name = ?", (name,)))
 
     async def clear_all_data(self) -> None:
         def job(c: sqlite3.Connection) -> None:

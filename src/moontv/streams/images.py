@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from moontv.streams import sniff
 from moontv.streams.netguard import BlockedURL, NetGuard, host_allowed
 from moontv.streams.service import DEFAULT_USER_AGENT, UpstreamError, consume_result
 
@@ -72,24 +73,6 @@ class Image:
     content_type: str
     body: bytes
     stored_at: float
-
-
-def _magic_ok(content_type: str, body: bytes) -> bool:
-    """The bytes must look like the declared kind (defence against mislabelled HTML)."""
-    head = body[:16]
-    signatures = {
-        "image/jpeg": (b"\xff\xd8\xff",),
-        "image/jpg": (b"\xff\xd8\xff",),
-        "image/png": (b"\x89PNG\r\n\x1a\n",),
-        "image/gif": (b"GIF87a", b"GIF89a"),
-        "image/bmp": (b"BM",),
-        "image/x-icon": (b"\x00\x00\x01\x00",),
-    }
-    if content_type == "image/webp":
-        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    if content_type == "image/avif":
-        return head[4:8] == b"ftyp"
-    return any(head.startswith(sig) for sig in signatures.get(content_type, (b"",)))
 
 
 class ImageProxy:
@@ -170,9 +153,6 @@ class ImageProxy:
                     raise UpstreamError(
                         502, f"上游返回 HTTP {response.status_code}", upstream_status=response.status_code
                     )
-                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                if content_type not in ALLOWED_TYPES:
-                    raise UpstreamError(502, f"上游返回的不是图片 ({content_type or '无类型'})")
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > self.max_bytes:
                     raise UpstreamError(502, "图片过大")
@@ -187,8 +167,9 @@ class ImageProxy:
             raise UpstreamError(504, "图片请求超时") from None
         except httpx.HTTPError as exc:
             raise UpstreamError(502, f"图片请求失败: {type(exc).__name__}") from None
-        if not _magic_ok(content_type, bytes(body)):
-            raise UpstreamError(502, "上游返回的内容与图片类型不符")
+        content_type = sniff.image_type(bytes(body))  # from the bytes: the upstream's label is ignored
+        if content_type is None:
+            raise UpstreamError(502, "上游返回的不是图片")
         return Image(content_type, bytes(body), time.time())
 
     # -- memory --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from moontv.auth.service import Principal
 from moontv.config.subscription import SubscriptionError, SubscriptionService, subscription_settings
 from moontv.sources.models import ApiSite
 from moontv.storage.protocol import VersionConflict
-from moontv.web.deps import CurrentUser, State, is_https, set_session_cookie
+from moontv.web.deps import CurrentUser, State, is_https, public_host, set_session_cookie
 from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
 
 router = APIRouter()
@@ -319,11 +319,8 @@ async def reset_config(request: Request, state: State, user: CurrentUser) -> Res
 
 
 def origin(request: Request, state: Any) -> str:
-    scheme = "https" if is_https(request, state.settings.trust_proxy) else "http"
-    host = request.headers.get("host") or f"127.0.0.1:{state.settings.port}"
-    if state.settings.trust_proxy and request.headers.get("x-forwarded-host"):
-        host = request.headers["x-forwarded-host"].split(",")[0].strip()
-    return f"{scheme}://{host}"
+    scheme = "https" if is_https(request, state.settings) else "http"
+    return f"{scheme}://{public_host(request, state.settings)}"
 
 
 def tvbox_url(request: Request, state: Any, token: str) -> str:
