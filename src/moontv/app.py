@@ -27,7 +27,7 @@ from moontv.config.file import load_config_file
 from moontv.config.service import ConfigService
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.search.cache import TTLCache
-from moontv.search.service import SearchService
+from moontv.search.service import SearchLimits, SearchService
 from moontv.settings import Settings
 from moontv.sources.breaker import BreakerRegistry
 from moontv.sources.client import CmsClient
@@ -124,9 +124,16 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
     )
     breakers = BreakerRegistry(on_change=lambda key, _old, new: metrics.on_circuit(key, new))
     cms = CmsClient(
-        AiohttpFetcher(), breakers=breakers, max_bytes=settings.upstream_max_bytes, observer=metrics
+        AiohttpFetcher(),
+        breakers=breakers,
+        max_bytes=settings.upstream_max_bytes,
+        observer=metrics,
+        per_source=settings.search_source_concurrency,
+        total=settings.search_total_concurrency,
     )
-    cache: TTLCache = TTLCache(4096, on_lookup=metrics.cache_hook("search"))
+    cache: TTLCache = TTLCache(
+        4096, max_bytes=settings.search_cache_mb * 1024 * 1024, on_lookup=metrics.cache_hook("search")
+    )
     netguard = NetGuard(settings.allow_private_upstreams)
     streams, images = build_stream_services(settings, netguard, secret, metrics.registry)
     return AppState(
@@ -138,7 +145,13 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         http=http,
         breakers=breakers,
         cms=cms,
-        search=SearchService(cms, cache),
+        search=SearchService(
+            cms,
+            cache,
+            SearchLimits(
+                per_user_per_minute=settings.search_rate_limit, page_budget=settings.search_page_budget
+            ),
+        ),
         search_cache=cache,
         netguard=netguard,
         guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),

@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     search_total_concurrency: int = Field(
         64, ge=1, le=4096, validation_alias=_env("MOONTV_SEARCH_TOTAL_CONCURRENCY")
     )
-    search_page_budget: int = Field(200, ge=1, le=100_000, validation_alias=_env("MOONTV_SEARCH_PAGE_BUDGET"))
+    search_page_budget: int = Field(100, ge=1, le=100_000, validation_alias=_env("MOONTV_SEARCH_PAGE_BUDGET"))
     max_play_records: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_PLAY_RECORDS"))
     max_favorites: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_FAVORITES"))
     max_skip_configs: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_SKIP_CONFIGS"))
