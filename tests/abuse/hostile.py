@@ -97,8 +97,16 @@ class SlowCms:
     after ``delay`` seconds. Counts requests in flight per source and in total."""
 
     def __init__(
-        self, sources: int, *, pagecount: int = 50, per_page: int = 20, episodes: int = 40, delay: float = 0.0
+        self,
+        sources: int,
+        *,
+        pagecount: int = 50,
+        per_page: int = 20,
+        episodes: int = 40,
+        delay: float = 0.0,
+        episode_url: str = "",
     ) -> None:
+        self.episode_url = episode_url
         self.sources = sources
         self.pagecount = pagecount
         self.per_page = per_page
@@ -126,7 +134,8 @@ class SlowCms:
         for n in range(self.per_page):
             vod_id = page * 1000 + n
             play = "#".join(
-                f"第{e:03d}集$https://cdn.example.com/{query}/{vod_id}/{e:04d}/index.m3u8"
+                f"第{e:03d}集$"
+                + (self.episode_url or f"https://cdn.example.com/{query}/{vod_id}/{e:04d}/index.m3u8")
                 for e in range(self.episodes)
             )
             items.append(
@@ -188,7 +197,7 @@ def _cms_handler(owner: SlowCms) -> type[BaseHTTPRequestHandler]:
                 if owner.delay:
                     time.sleep(owner.delay)
                 page = int((query.get("pg") or ["1"])[0])
-                body = owner.body((query.get("wd") or [""])[0], page)
+                body = owner.body((query.get("wd") or query.get("ids") or [""])[0], page)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -26,6 +26,7 @@ from moontv import __version__
 from moontv.auth.service import Principal
 from moontv.config.admin import available_sites
 from moontv.web.deps import OptionalUser, State, optional_user
+from moontv.web.redirects import safe_redirect
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -301,9 +302,8 @@ async def login_page(request: Request, state: State) -> Response:
         return RedirectResponse("/warning", 307)
     snapshot = await state.config.get()
     allow_register = bool(snapshot.config["UserConfig"].get("AllowRegister"))
-    return await render(
-        request, "login.html", boot={"allowRegister": allow_register}, allow_register=allow_register
-    )
+    boot = {"allowRegister": allow_register, "redirect": safe_redirect(request.query_params.get("redirect"))}
+    return await render(request, "login.html", boot=boot, allow_register=allow_register)
 
 
 @router.get("/warning")
