@@ -118,6 +118,10 @@ class Storage(Protocol):
 
     async def delete_skip_config(self, user: str, key: str) -> None: ...
 
+    # -- quotas ----------------------------------------------------------------------------
+    async def count_user_items(self, user: str, kind: str) -> int:
+        """How many play records (``kind`` "pr"), favorites ("fav") or skip configs ("skip") ``user`` has."""
+
     # -- credentials and sessions ----------------------------------------------------------
     async def get_password_hash(self, user: str) -> str | None:
         """The stored password value (argon2 hash, or a legacy plain/scrypt value)."""

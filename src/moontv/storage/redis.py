@@ -345,6 +345,11 @@ class RedisStorage:
     async def get_all_skip_configs(self, user: str) -> dict[str, dict[str, Any]]:
         return await self._hgetall_json(user_key(user, "skip"))
 
+    async def count_user_items(self, user: str, kind: str) -> int:
+        if kind not in ("pr", "fav", "skip"):
+            raise KeyError(kind)
+        return int(await self._r.hlen(user_key(user, kind)))
+
     @_translate_errors
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._r.hdel(user_key(user, "skip"), key)

@@ -313,6 +313,11 @@ class SqliteStorage:
         sql = f"SELECT key, data FROM {table} WHERE username = ?"
         return await self._read(lambda c: {key: _loads(data) for key, data in c.execute(sql, (user,))})
 
+    async def count_user_items(self, user: str, kind: str) -> int:
+        table = {"pr": "play_records", "fav": "favorites", "skip": "skip_configs"}[kind]
+        sql = f"SELECT COUNT(*) FROM {table} WHERE username = ?"
+        return int(await self._read(lambda c: c.execute(sql, (user,)).fetchone()[0]))
+
     async def _delete_keyed(self, table: str, user: str, key: str | None) -> None:
         if key is None:
             sql, args = f"DELETE FROM {table} WHERE username = ?", (user,)
