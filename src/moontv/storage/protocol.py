@@ -166,6 +166,9 @@ class Storage(Protocol):
     async def set_meta_if_absent(self, name: str, value: str) -> str:
         """Atomically store ``value`` unless a value exists; returns the stored value."""
 
+    async def set_meta(self, name: str, value: str | None) -> None:
+        """Store ``value`` under ``name`` (replacing any value); None deletes it."""
+
     async def clear_all_data(self) -> None:
         """Delete every user's data (including data of names without a credential, session
         epochs and last-online times) and the admin config; the admin config version starts

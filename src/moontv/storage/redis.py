@@ -453,6 +453,13 @@ class RedisStorage:
         return str(stored)
 
     @_translate_errors
+    async def set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            await self._r.delete(_meta_key(name))
+        else:
+            await self._r.set(_meta_key(name), value)
+
+    @_translate_errors
     async def clear_all_data(self) -> None:
         users = await self._r.smembers(USERS_KEY)
         await self._delete_keys(key for user in users for key in (*_user_keys(user), user_key(user, "epoch")))

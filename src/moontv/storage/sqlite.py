@@ -554,6 +554,13 @@ class SqliteStorage:
 
         return await self._write(job)
 
+    async def set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            sql, args = "DELETE FROM meta WHERE name = ?", (name,)
+        else:
+            sql, args = "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+        await self._write(lambda c: c.execute(sql, args))
+
     async def clear_all_data(self) -> None:
         def job(c: sqlite3.Connection) -> None:
             for table in _USER_DATA_TABLES:
