@@ -1,4 +1,4 @@
-"""A small in-process sliding-window limiter for login attempts (per client IP + username)."""
+"""A small in-process sliding-window limiter (per-user search rate; each replica counts its own)."""
 
 from __future__ import annotations
 
