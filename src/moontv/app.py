@@ -48,6 +48,7 @@ from moontv.web import (
 )
 from moontv.web.csrf import CsrfMiddleware
 from moontv.web.head import HeadAsGetMiddleware
+from moontv.web.hsts import HstsMiddleware
 from moontv.web.metrics_listener import MetricsListener
 from moontv.web.pages.errors import not_found, wants_html
 from moontv.web.responses import ApiError, json_response
@@ -216,6 +217,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(CsrfMiddleware, proxies=settings.proxies)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
     app.add_middleware(HeadAsGetMiddleware)  # type: ignore[arg-type]
+    if settings.hsts_max_age > 0:
+        app.add_middleware(HstsMiddleware, proxies=settings.proxies, max_age=settings.hsts_max_age)  # type: ignore[arg-type]
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:

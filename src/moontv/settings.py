@@ -163,6 +163,7 @@ class Settings(BaseSettings):
     search_page_budget: int = Field(100, ge=1, le=100_000, validation_alias=_env("MOONTV_SEARCH_PAGE_BUDGET"))
     max_play_records: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_PLAY_RECORDS"))
     max_favorites: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_FAVORITES"))
+    hsts_max_age: int = Field(15_552_000, ge=0, le=63_072_000, validation_alias=_env("MOONTV_HSTS_MAX_AGE"))
     max_skip_configs: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_SKIP_CONFIGS"))
 
     @field_validator("allow_private_upstreams")

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from moontv.search.ratelimit import SlidingWindowLimiter
 from moontv.search.cache import TTLCache
+from moontv.search.ratelimit import SlidingWindowLimiter
 from moontv.search.shared_cache import SharedPageCache
 from moontv.sources.client import CmsClient
 from moontv.sources.models import ApiSite, SearchPage, SourceError
