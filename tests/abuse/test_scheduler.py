@@ -42,7 +42,7 @@ def test_refresh_uses_only_the_users_allowed_sources(live_app: Any, fake_cms_fac
     summary = owner.post("/api/cron?wait=1").json()["summary"]
     print(f"ABUSE refresh of a user allowed one of two sources: {summary}")
     assert summary["checked"] == 1 and summary["skipped"] == 1
-    assert len(allowed.requests()) >= 1
-    assert other.requests() == []
+    assert len(allowed.requests) >= 1
+    assert other.requests == []
     records = dave.get("/api/playrecords").json()
     assert records["a+4"]["total_episodes"] == 3 and records["b+5"]["total_episodes"] == 1
