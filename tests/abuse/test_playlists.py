@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
+from moontv.streams.playlist import Limits, PlaylistTooLarge, attributes, parse
 from tests.abuse.harness import HEALTH_LIMIT_SECONDS, RSS_LIMIT_MB, HealthWatch, ServerProcess, report
 from tests.streams.upstream import Canned, Upstream
 
@@ -72,3 +75,36 @@ def test_millions_of_tiny_lines_are_refused_in_bounded_memory(
     report("8 MB / 3.6 MB tiny-line playlists x4", watch, server)
     assert watch.worst < HEALTH_LIMIT_SECONDS, watch.latencies
     assert server.vmhwm_mb() < RSS_LIMIT_MB
+
+
+def test_parse_limits_name_what_was_passed() -> None:
+    limits = Limits(max_bytes=10_000, max_line=200, max_lines=100, max_segments=10)
+    ok = media_playlist(segments=10).decode()
+    assert len(parse(ok, "https://a/b.m3u8", limits).segments) == 10
+    cases = {
+        "bytes": "#EXTM3U\n" + "#" * 10_000,
+        "line": media_playlist(header="#EXT-X-KEY:" + "A" * 300).decode(),
+        "lines": "#EXTM3U\n" + "#X\n" * 150,
+        "segments": media_playlist(segments=11).decode(),
+    }
+    for what, text in cases.items():
+        with pytest.raises(PlaylistTooLarge) as caught:
+            parse(text, "https://a/b.m3u8", limits)
+        assert caught.value.what == what
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'METHOD=AES-128,URI="https://k/a,b",IV=0x1',
+            {"METHOD": "AES-128", "URI": "https://k/a,b", "IV": "0x1"},
+        ),
+        ('BANDWIDTH=1,CODECS="a,b",RESOLUTION=1x2', {"BANDWIDTH": "1", "CODECS": "a,b", "RESOLUTION": "1x2"}),
+        ('A="unterminated,B=2', {"A": '"unterminated', "B": "2"}),
+        ("xMETHOD=1, B=2", {"METHOD": "1", "B": "2"}),
+        ("A" * 50_000, {}),
+    ],
+)
+def test_attribute_parser_keeps_the_old_meaning(text: str, expected: dict[str, str]) -> None:
+    assert attributes(text) == expected
