@@ -36,7 +36,6 @@ def test_long_attribute_line_does_not_block(
     assert watch.worst < HEALTH_LIMIT_SECONDS, watch.latencies
     assert response.status_code == 502, response.text
     assert "过长" in response.json()["error"]
-    assert watch.worst < HEALTH_LIMIT_SECONDS, watch.latencies
 
 
 def test_long_attribute_value_under_the_line_cap_parses_linearly(
@@ -66,13 +65,15 @@ def test_millions_of_tiny_lines_are_refused_in_bounded_memory(
     upstream.canned["/small.m3u8"] = Canned(body=small, headers=M3U8)
     server = server_factory()
     client = server.login()
+    statuses = []
     with HealthWatch(server.url) as watch:
         for name in ("tiny", "small", "tiny", "small"):
             response = client.get(
                 "/api/proxy/m3u8", params={"url": f"{upstream.url}/{name}.m3u8", "source": name}
             )
-            assert response.status_code == 502, response.text
+            statuses.append(response.status_code)
     report("8 MB / 3.6 MB tiny-line playlists x4", watch, server)
+    assert statuses == [502] * 4
     assert watch.worst < HEALTH_LIMIT_SECONDS, watch.latencies
     assert server.vmhwm_mb() < RSS_LIMIT_MB
 
