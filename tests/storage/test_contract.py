@@ -404,6 +404,27 @@ async def test_meta_set_if_absent(storage: Storage) -> None:
     assert await storage.get_meta("secret_key") == "first"
 
 
+async def test_meta_set_replaces_and_deletes(storage: Storage) -> None:
+    await storage.set_meta("tvbox:user:a", "one")
+    await storage.set_meta("tvbox:user:a", "two")
+    assert await storage.get_meta("tvbox:user:a") == "two"
+    await storage.set_meta("tvbox:user:a", None)
+    assert await storage.get_meta("tvbox:user:a") is None
+    await storage.set_meta("never-set", None)  # deleting nothing is fine
+
+
+async def test_count_user_items_per_kind_and_user(storage: Storage) -> None:
+    for i in range(3):
+        await storage.set_play_record("alice", f"s+{i}", record(f"T{i}"))
+    await storage.set_favorite("alice", "s+1", record("F"))
+    await storage.set_skip_config("bob", "s+1", {"enable": True, "intro_time": 1, "outro_time": 0})
+    assert await storage.count_user_items("alice", "pr") == 3
+    assert await storage.count_user_items("alice", "fav") == 1
+    assert await storage.count_user_items("alice", "skip") == 0
+    assert await storage.count_user_items("bob", "skip") == 1
+    assert await storage.count_user_items("nobody", "pr") == 0
+
+
 async def test_meta_set_if_absent_race_has_one_winner(storage: Storage) -> None:
     values = await asyncio.gather(*(storage.set_meta_if_absent("race", f"v{i}") for i in range(25)))
     assert len(set(values)) == 1

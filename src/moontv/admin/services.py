@@ -61,7 +61,7 @@ async def start_admin_services(state: Any) -> AdminServices:
             timeout=settings.douban_timeout,
             cache_ttl=settings.douban_cache_ttl,
         ),
-        tvbox=TvboxTokens(state.config),
+        tvbox=TvboxTokens(state.config, state.storage),
         subscription=subscription,
         validity=ValidityChecker(
             lambda: _guarded(state), max_bytes=settings.upstream_max_bytes, precheck=state.netguard.check_url

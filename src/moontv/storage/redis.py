@@ -416,6 +416,11 @@ class RedisStorage:
     async def get_all_skip_configs(self, user: str) -> dict[str, dict[str, Any]]:
         return await self._hgetall_json(user_key(user, "skip"))
 
+    async def count_user_items(self, user: str, kind: str) -> int:
+        if kind not in ("pr", "fav", "skip"):
+            raise KeyError(kind)
+        return int(await self._r.hlen(user_key(user, kind)))
+
     @_translate_errors
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._r.hdel(user_key(user, "skip"), key)
@@ -565,6 +570,13 @@ class RedisStorage:
     @_translate_errors
     async def release_lease(self, name: str, holder: str) -> None:
         await self._r.eval(LEASE_RELEASE, 1, _lease_key(name), holder)  # type: ignore[misc]
+
+    @_translate_errors
+    async def set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            await self._r.delete(_meta_key(name))
+        else:
+            await self._r.set(_meta_key(name), value)
 
     @_translate_errors
     async def clear_all_data(self) -> None:

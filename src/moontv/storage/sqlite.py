@@ -335,6 +335,11 @@ class SqliteStorage:
         sql = f"SELECT key, data FROM {table} WHERE username = ?"
         return await self._read(lambda c: {key: _loads(data) for key, data in c.execute(sql, (user,))})
 
+    async def count_user_items(self, user: str, kind: str) -> int:
+        table = {"pr": "play_records", "fav": "favorites", "skip": "skip_configs"}[kind]
+        sql = f"SELECT COUNT(*) FROM {table} WHERE username = ?"
+        return int(await self._read(lambda c: c.execute(sql, (user,)).fetchone()[0]))
+
     async def _delete_keyed(self, table: str, user: str, key: str | None) -> None:
         if key is None:
             sql, args = f"DELETE FROM {table} WHERE username = ?", (user,)
@@ -596,6 +601,13 @@ class SqliteStorage:
             return str(stored)
 
         return await self._write(job)
+
+    async def set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            sql, args = "DELETE FROM meta WHERE name = ?", (name,)
+        else:
+            sql, args = "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+        await self._write(lambda c: c.execute(sql, args))
 
     # -- leases (rows of the meta table; every write job is one BEGIN IMMEDIATE transaction) -------
     async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
