@@ -33,6 +33,7 @@ def site_defaults(settings: Settings) -> dict[str, Any]:
         "DanmakuApiBaseUrl": settings.danmu_api_base_url,
         "TVBoxEnabled": settings.tvbox_enabled,
         "TVBoxPassword": "",
+        "WebLiveEnabled": True,  # the browser's /live page and its stream proxy (TV apps unaffected)
     }
 
 

@@ -118,6 +118,13 @@ class Storage(Protocol):
 
     async def delete_skip_config(self, user: str, key: str) -> None: ...
 
+    # -- favourite live channels ("{liveSource}+{channelId}" -> {name, source, save_time}) ---
+    async def get_all_live_favorites(self, user: str) -> dict[str, dict[str, Any]]: ...
+
+    async def set_live_favorite(self, user: str, key: str, favorite: dict[str, Any]) -> None: ...
+
+    async def delete_live_favorite(self, user: str, key: str) -> None: ...
+
     # -- credentials and sessions ----------------------------------------------------------
     async def get_password_hash(self, user: str) -> str | None:
         """The stored password value (argon2 hash, or a legacy plain/scrypt value)."""
@@ -132,7 +139,8 @@ class Storage(Protocol):
         """Every user with a stored credential, sorted by name."""
 
     async def delete_user(self, user: str) -> None:
-        """Remove credential, last-online entry, records, favorites, history and skip configs.
+        """Remove credential, last-online entry, records, favorites (live ones too), history and
+        skip configs.
         The session epoch is kept and bumped, so tokens issued to the deleted account stay
         invalid if the name is registered again. Unknown users are a no-op apart from that."""
 

@@ -7,6 +7,7 @@ Key layout (``{user}`` is the raw username, never escaped)::
     u:{user}:fav      hash    "{source}+{id}" -> Favorite JSON
     u:{user}:skip     hash    "{source}+{id}" -> SkipConfig JSON
     u:{user}:sh       list    search keywords, newest at the head
+    u:{user}:livefav  hash    "{liveSource}+{channelId}" -> live channel favourite (our addition)
     u:{user}:epoch    string  session epoch (our addition)
     sys:users         set     usernames with a credential
     sys:online        hash    user -> last-online ms (our addition)
@@ -59,7 +60,7 @@ def user_key(user: str, suffix: str) -> str:
 
 
 def _user_keys(user: str) -> list[str]:
-    return [user_key(user, suffix) for suffix in ("pwd", "pr", "fav", "skip", "sh")]
+    return [user_key(user, suffix) for suffix in ("pwd", "pr", "fav", "skip", "sh", "livefav")]
 
 
 def _meta_key(name: str) -> str:
@@ -348,6 +349,19 @@ class RedisStorage:
     @_translate_errors
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._r.hdel(user_key(user, "skip"), key)
+
+    # -- favourite live channels ---------------------------------------------------------------
+    @_translate_errors
+    async def get_all_live_favorites(self, user: str) -> dict[str, dict[str, Any]]:
+        return await self._hgetall_json(user_key(user, "livefav"))
+
+    @_translate_errors
+    async def set_live_favorite(self, user: str, key: str, favorite: dict[str, Any]) -> None:
+        await self._r.hset(user_key(user, "livefav"), key, _dumps(favorite))
+
+    @_translate_errors
+    async def delete_live_favorite(self, user: str, key: str) -> None:
+        await self._r.hdel(user_key(user, "livefav"), key)
 
     # -- credentials and sessions --------------------------------------------------------------
     @_translate_errors
