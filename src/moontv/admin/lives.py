@@ -106,9 +106,3 @@ def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
         removed = {e["key"] for e in lives if e["key"] in wanted and e.get("from") != "config"}
         config["LiveConfig"] = [e for e in lives if e["key"] not in removed]
         _forget(config, removed)
-
-
-def set_channel_number(config: dict[str, Any], key: str, count: int) -> None:
-    for entry in config["LiveConfig"]:
-        if entry.get("key") == key:
-            entry["channelNumber"] = count

@@ -62,6 +62,25 @@ class ParsedPlaylist:
     epg_urls: list[str]
     format: str  # "m3u" | "txt"
     truncated: bool = False  # a limit cut the input short
+    _urls: frozenset[str] | None = field(default=None, repr=False, compare=False)
+
+    def has_url(self, url: str) -> bool:
+        if self._urls is None:
+            self._urls = frozenset(u for c in self.channels for u in c.urls)
+        return url in self._urls
+
+    def find(self, *, channel_id: str = "", tvg_id: str = "", name: str = "") -> Channel | None:
+        if channel_id:
+            return next((c for c in self.channels if c.id == channel_id), None)
+        if tvg_id:
+            hit = next((c for c in self.channels if c.tvg_id == tvg_id), None)
+            if hit is not None:
+                return hit
+            name = name or tvg_id  # Selene sends the name when a channel has no tvg-id
+        if name:
+            key = normalise(name)
+            return next((c for c in self.channels if normalise(c.name) == key), None)
+        return None
 
 
 def web_playable(url: str) -> bool:
