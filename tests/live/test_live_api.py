@@ -40,7 +40,7 @@ def iptv() -> Upstream:
         base = server.url
         server.canned["/list.m3u"] = Canned(body=PLAYLIST.format(base=base).encode())
         server.canned["/list.txt"] = Canned(
-            body="央视,#genre#\nCCTV1,{0}/live/index.m3u8\n".format(base).encode("gbk")
+            body=f"央视,#genre#\nCCTV1,{base}/live/index.m3u8\n".encode("gbk")
         )
         server.canned["/live/index.m3u8"] = Canned(
             headers={"Content-Type": "application/vnd.apple.mpegurl"}, body=MEDIA.encode()
