@@ -56,7 +56,7 @@ def guide_bytes(*args, **kwargs) -> bytes:
 
 def write_gzip_guide(path, target_bytes: int, channels: list[tuple[str, str]], start: datetime) -> int:
     """A gzip XMLTV of about ``target_bytes`` uncompressed; returns the uncompressed size."""
-    per_channel = 24 * 7 * 2 * 260  # a week of half-hour shows with a short description
+    per_channel = 24 * 7 * 2 * 415  # bytes: a week of half-hour shows with a short description
     fillers = max(0, target_bytes // per_channel - len(channels))
     size = 0
     with gzip.open(path, "wb", compresslevel=1) as out:
