@@ -42,6 +42,7 @@ from moontv.web import (
     cron_routes,
     douban_routes,
     live_admin_routes,
+    live_page,
     live_routes,
     ops_routes,
     pages,
@@ -231,6 +232,7 @@ def create_app(settings: Settings) -> FastAPI:
         stream_routes,
         live_routes,
         live_admin_routes,
+        live_page,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
