@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.live.encoder import LiveEncoder
 from tests.live.guides import guide_bytes
@@ -101,3 +102,33 @@ def test_live_page_plays_through_the_proxy(live_app, tmp_path: Path, channel: Li
     phone.wait_for_function("() => document.getElementById('live-video').currentTime > 0.5", timeout=40_000)
     phone.wait_for_function("() => document.getElementById('live-now').textContent.includes('节目 2')")
     phone.screenshot(path=str(SHOTS / "live-390x844.png"))
+
+
+def test_admin_adds_refreshes_and_checks_a_live_source(
+    live_app, tmp_path: Path, channel: LiveEncoder, new_page
+) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"api_site": {}}), encoding="utf-8")
+    app = live_app(allow_private_upstreams="127.0.0.1")
+    page = new_page(DESKTOP)
+    login(page, app.url)
+    page.goto(f"{app.url}/admin")
+    form = page.locator("#live-form")
+    form.locator("input[name=name]").fill("我的直播")
+    form.locator("input[name=key]").fill("mine")
+    form.locator("input[name=url]").fill(f"{channel.server.url}/list.m3u")
+    form.locator("button[type=submit]").click()
+    row = page.locator('#live-table tr[data-key="mine"]')
+    row.wait_for()
+    row.locator('button[data-act="refresh"]').click()
+    expect(row.locator("td").nth(3)).to_have_text("2", timeout=30_000)
+    assert row.locator(".pill-ok").inner_text() == "1" and row.locator(".pill-failed").inner_text() == "1"
+    row.locator('button[data-act="health"]').click()
+    page.locator("#live-health").wait_for()
+    urls = page.locator("#live-health-table tbody tr").first.inner_text()
+    assert urls.index(channel.playlist_url) < urls.index("/dead/index.m3u8") and "HTTP 404" in urls
+    # the web live switch turns the page off; the API for the TV apps keeps answering
+    page.uncheck("#live-web-enabled")
+    page.wait_for_timeout(500)
+    page.goto(f"{app.url}/live")
+    assert "网页直播已被管理员关闭" in page.inner_text("main")
+    assert page.request.get(f"{app.url}/api/live/sources").json()["data"][0]["key"] == "mine"
