@@ -18,6 +18,7 @@ from moontv.live.playlist import web_playable
 
 PROBE_BYTES = 64 * 1024
 MAX_CHECKED_URLS = 5000
+CHECK_BUDGET = 120.0  # seconds for one source's check; URLs not reached by then stay unchecked
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +106,19 @@ async def check_urls(
     *,
     limiter: asyncio.Semaphore,
     timeout: float,
+    budget: float = CHECK_BUDGET,
 ) -> dict[str, Health]:
     unique = list(dict.fromkeys(u for u in urls if web_playable(u)))[:MAX_CHECKED_URLS]
+    results: dict[str, Health] = {}
 
-    async def one(url: str) -> tuple[str, Health]:
+    async def one(url: str) -> None:
         async with limiter:
-            return url, await probe(client, url, ua, timeout)
+            results[url] = await probe(client, url, ua, timeout)
 
-    return dict(await asyncio.gather(*(one(u) for u in unique)))
+    tasks = [asyncio.ensure_future(one(u)) for u in unique]
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=budget)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    return results
