@@ -85,7 +85,7 @@ def channel_json(service: LiveService, source: LiveSource, channel: Channel) -> 
 
 
 @router.get("/api/live/sources")
-async def live_sources(state: State, user: ActiveUser) -> Response:
+async def live_sources(state: State, user: CurrentUser) -> Response:
     config = (await state.config.get()).config
     allowed = {s.key for s in available_lives(config, user.username)}
     data = [
@@ -97,7 +97,7 @@ async def live_sources(state: State, user: ActiveUser) -> Response:
 
 
 @router.get("/api/live/channels")
-async def live_channels(request: Request, state: State, user: ActiveUser) -> Response:
+async def live_channels(request: Request, state: State, user: CurrentUser) -> Response:
     source = await _source(state, user.username, _param(request, "source"))
     parsed = await _playlist(state, source)
     service = live_service(state)
@@ -125,7 +125,7 @@ def _day(request: Request) -> date | None:
 
 
 @router.get("/api/live/epg")
-async def live_epg(request: Request, state: State, user: ActiveUser) -> Response:
+async def live_epg(request: Request, state: State, user: CurrentUser) -> Response:
     source = await _source(state, user.username, _param(request, "source"))
     tvg_id = _param(request, "tvgId", required=False, limit=256)
     channel_id = _param(request, "channel", required=False, limit=32)
