@@ -157,6 +157,17 @@ def test_admin_actions_refresh_and_health(live_app, tmp_path: Path, iptv: Upstre
     assert admin.post("/api/admin/live", json={"action": "delete", "key": "extra"}).status_code == 200
     assert "extra" not in [e["key"] for e in admin.get("/api/admin/live").json()["lives"]]
 
+    # the scheduled refresh does the same for every enabled source
+    assert admin.post("/api/admin/live", json={"action": "enable", "key": "txt"}).status_code == 200
+    summary = app.call(app.state.admin.scheduler.run_once("test"))
+    assert summary.live == "2/2 ok"
+    listed = {e["key"]: e for e in admin.get("/api/admin/live").json()["lives"]}
+    assert listed["txt"]["channelNumber"] == 1 and listed["txt"]["health"] == {
+        "checked": 1,
+        "alive": 1,
+        "dead": 0,
+    }
+
 
 def test_user_allow_list_and_favorites(live_app, tmp_path: Path, iptv: Upstream) -> None:
     app = _start(live_app, tmp_path, iptv)

@@ -30,6 +30,7 @@ DEFAULT_UA = "AptvPlayer/1.4.10"  # what the MoonTV family's TV apps send when a
 PLAYLIST_TTL = 30 * 60.0
 GUIDE_TTL = 6 * 3600.0
 DIYP_TTL = 3600.0
+FAILURE_TTL = 20.0
 GUIDE_DAYS_BEFORE = 1
 GUIDE_DAYS_AFTER = 2
 MAX_GUIDE_URLS = 3
@@ -188,6 +189,7 @@ class LiveService:
         self.playlists = _Cache(256, clock)
         self.guides = _Cache(64, clock)
         self.diyp = _Cache(4096, clock)
+        self.failures: dict[str, tuple[float, str, LiveError]] = {}
         self.health = HealthBook()
         self.health_limiter = asyncio.Semaphore(health_concurrency)
         self.guide_limiter = asyncio.Semaphore(1)  # one big XMLTV parse at a time, server-wide
@@ -230,6 +232,10 @@ class LiveService:
     # -- playlists --------------------------------------------------------------------------
 
     async def playlist(self, source: LiveSource, *, force: bool = False) -> ParsedPlaylist:
+        failed = self.failures.get(source.key)
+        if not force and failed is not None and failed[0] > self.clock() and failed[1] == source.url:
+            raise failed[2]  # a source that just failed is not fetched again for FAILURE_TTL
+
         async def load() -> ParsedPlaylist:
             body = await self._stream(source.url, source.user_agent, MAX_BYTES)
             parsed = await asyncio.to_thread(parse, body)
@@ -237,13 +243,22 @@ class LiveService:
                 raise LiveError("直播源没有可用的频道")
             return parsed
 
-        return await self.playlists.get(source.key, (source.url, source.ua), PLAYLIST_TTL, load, force=force)
+        try:
+            parsed = await self.playlists.get(
+                source.key, (source.url, source.ua), PLAYLIST_TTL, load, force=force
+            )
+        except LiveError as exc:
+            self.failures[source.key] = (self.clock() + FAILURE_TTL, source.url, exc)
+            raise
+        self.failures.pop(source.key, None)
+        return parsed
 
     def cached_playlist(self, source: LiveSource) -> ParsedPlaylist | None:
         value = self.playlists.peek(source.key, (source.url, source.ua))
         return value if isinstance(value, ParsedPlaylist) else None
 
     def forget(self, key: str) -> None:
+        self.failures.pop(key, None)
         self.playlists.drop(key)
         self.guides.drop(key)
 
