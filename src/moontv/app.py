@@ -41,7 +41,6 @@ from moontv.web import (
     cron_routes,
     douban_routes,
     live_admin_routes,
-    live_page,
     live_routes,
     ops_routes,
     pages,
@@ -256,7 +255,6 @@ def create_app(settings: Settings) -> FastAPI:
         stream_routes,
         live_routes,
         live_admin_routes,
-        live_page,
     ):
         app.include_router(module.router)
     app.mount(

@@ -249,7 +249,7 @@ def test_private_upstreams_are_refused_without_the_allow_list(
 ) -> None:
     lives = {"lan": {"name": "LAN", "url": f"{iptv.url}/list.m3u"}}
     (tmp_path / "config.json").write_text(json.dumps({"lives": lives}), encoding="utf-8")
-    app = live_app()
+    app = live_app(allow_private_upstreams="")
     client = app.login()
     assert client.get("/api/live/channels", params={"source": "lan"}).status_code == 403
     assert iptv.requests == []

@@ -25,7 +25,7 @@ from moontv.live.epg import now_next
 from moontv.live.playlist import Channel, ParsedPlaylist, web_playable
 from moontv.live.service import LiveError, LiveService, LiveSource, live_entries
 from moontv.streams.playlist import KEY, MAP, PLAYLIST, SEGMENT, rewrite
-from moontv.streams.service import LIVE_PREFIX, SourceOptions, StreamService
+from moontv.streams.service import LIVE_PREFIX, SIGNATURE_HOURS, SourceOptions, StreamService
 from moontv.web.deps import ActiveUser, CurrentUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache, read_json_object
 from moontv.web.state import AppState
@@ -166,14 +166,16 @@ async def live_epg(request: Request, state: State, user: CurrentUser) -> Respons
 # -- the browser's live stream proxy ----------------------------------------------------------------
 
 
-def live_mapper(service: StreamService, key: str) -> Any:
+def live_mapper(service: StreamService, key: str, user: str) -> Any:
     """URIs relative to ``/api/proxy/live``: nested playlists come back here, media and keys go
-    through the signed segment/key relays, all carrying ``source=live:{key}``."""
+    through the signed segment/key relays, all carrying ``source=live:{key}`` and signed for ``user``."""
     source = LIVE_PREFIX + key
     quoted = quote(source, safe="")
+    expires = (int(time.time()) // 3600 + SIGNATURE_HOURS + 1) * 3600
 
     def route(name: str, kind: str, url: str) -> str:
-        return f"{name}?url={quote(url, safe='')}&source={quoted}&sig={service.sign(kind, source, url)}"
+        sig = service.sign(kind, source, url, user, expires)
+        return f"{name}?url={quote(url, safe='')}&source={quoted}&exp={expires}&sig={sig}"
 
     def map_uri(kind: str, url: str) -> str:
         if not url.lower().startswith(("http://", "https://")):
@@ -199,7 +201,10 @@ async def proxy_live(request: Request, state: State, user: CurrentUser) -> Respo
     source = await _source(state, user.username, key)
     url = _url_param(request)
     service = _streams(state)
-    signed = service.verify(PLAYLIST, LIVE_PREFIX + key, url, request.query_params.get("sig") or "")
+    qp = request.query_params
+    signed = service.verify(
+        PLAYLIST, LIVE_PREFIX + key, url, user.username, qp.get("exp") or "", qp.get("sig") or ""
+    )
     if not signed:
         parsed = await _playlist(state, source)
         if not parsed.has_url(url):
@@ -207,7 +212,7 @@ async def proxy_live(request: Request, state: State, user: CurrentUser) -> Respo
     await _checked(state, url)
     opts = SourceOptions(key=LIVE_PREFIX + key, ad_filter=False, user_agent=source.user_agent)
     _, _, playlist = await _fetch_parsed(service, url, opts)
-    body = rewrite(playlist, live_mapper(service, key))
+    body = rewrite(playlist, live_mapper(service, key, user.username))
     return Response(
         body.encode(),
         media_type=PLAYLIST_TYPE,
