@@ -77,9 +77,9 @@ def test_live_page_plays_through_the_proxy(live_app, tmp_path: Path, channel: Li
     # the dead first line was tried once, then the page moved on to line 2
     assert any(r["path"] == "/dead/index.m3u8" for r in channel.server.requests)
     assert page.inner_text("#live-line") == "线路 2/2"
-    # every upstream request came from the server (the upstream sends no CORS headers anyway)
+    # every upstream request came from the server, none from the browser (the upstream has no CORS)
     agents = {r["headers"].get("user-agent", "") for r in channel.server.requests}
-    assert not any("Chrome" in agent for agent in agents), agents
+    assert not any("HeadlessChrome" in agent for agent in agents), agents
 
     # the guide: the programme on air now (hour 2 of the +0900 guide), the next one, a progress bar
     page.wait_for_function("() => document.getElementById('live-now').textContent.includes('节目 2')")
