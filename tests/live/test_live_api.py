@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clients.contract import BOOL, INT, STR, ListOf, Obj, Opt, Req, assert_shape
 from tests.live.guides import CST, guide_bytes
 from tests.streams.upstream import Canned, Upstream
 
@@ -63,8 +64,39 @@ def _start(live_app, tmp_path: Path, iptv: Upstream, **lives):
     return live_app(allow_private_upstreams="127.0.0.1")
 
 
+# Selene's models (lib/models/live_source.dart, epg_program.dart; the channel fields its
+# live_service.dart builds LiveChannel from): Dart ``json['x'] as T? ?? default`` casts strictly.
+SELENE_SOURCE = Obj(
+    {
+        "key": Opt(STR),
+        "name": Opt(STR),
+        "url": Opt(STR),
+        "ua": Opt(STR),
+        "epg": Opt(STR),
+        "from": Opt(STR),
+        "channelNumber": Opt(INT),
+        "disabled": Opt(BOOL),
+    }
+)
+SELENE_CHANNEL = Obj(
+    {
+        "id": Req(STR),
+        "tvgId": Opt(STR),
+        "name": Req(STR),
+        "logo": Opt(STR),
+        "group": Opt(STR),
+        "url": Req(STR),
+    }
+)
+SELENE_PROGRAM = Obj({"title": Opt(STR), "start": Opt(STR), "end": Opt(STR), "description": Opt(STR)})
+SELENE_EPG = Obj(
+    {"tvgId": Opt(STR), "source": Opt(STR), "epgUrl": Opt(STR), "programs": Opt(ListOf(SELENE_PROGRAM))}
+)
+
+
 def test_selene_live_tab_contract(live_app, tmp_path: Path, iptv: Upstream) -> None:
-    """Selene's calls (api_service.dart / live_service.dart), with its cookie and its casts."""
+    """Selene's calls (api_service.dart getLiveSources/getLiveChannels/getLiveEpg), its cookie
+    handling (the Set-Cookie text before ";", sent as Cookie) and its casts."""
     app = _start(live_app, tmp_path, iptv)
     with app.client() as selene:
         login = selene.post("/api/login", json={"username": "admin", "password": "test"})
@@ -72,20 +104,14 @@ def test_selene_live_tab_contract(live_app, tmp_path: Path, iptv: Upstream) -> N
         headers = {"Cookie": cookie, "Accept": "application/json", "Content-Type": "application/json"}
         selene.cookies.clear()
         sources = selene.get("/api/live/sources", headers=headers).json()
-        assert sources["success"] is True
+        assert_shape(sources, Obj({"data": Req(ListOf(SELENE_SOURCE))}), "GET /api/live/sources")
         data = sources["data"]
         assert [s["key"] for s in data] == ["iptv", "txt"]
-        for item in data:  # LiveSource.fromJson: String? x6, int? channelNumber, bool? disabled
-            for name in ("key", "name", "url", "ua", "epg", "from"):
-                assert isinstance(item[name], str)
-            assert type(item["channelNumber"]) is int and type(item["disabled"]) is bool
         assert data[0]["ua"] == "MoonTV-Test/1.0" and data[0]["from"] == "config"
 
         channels = selene.get("/api/live/channels", params={"source": "iptv"}, headers=headers).json()
-        assert channels["success"] is True
+        assert_shape(channels, Obj({"data": Req(ListOf(SELENE_CHANNEL))}), "GET /api/live/channels")
         first = channels["data"][0]
-        for name in ("id", "tvgId", "name", "logo", "group", "url"):
-            assert isinstance(first[name], str)
         assert first["name"] == "CCTV-1 综合" and first["tvgId"] == "cctv1"
         assert first["urls"] == [f"{iptv.url}/dead/index.m3u8", f"{iptv.url}/live/index.m3u8"]
         assert channels["groups"] == ["央视", "卫视"]
@@ -93,13 +119,13 @@ def test_selene_live_tab_contract(live_app, tmp_path: Path, iptv: Upstream) -> N
         assert hunan["webUrls"] == [] and hunan["url"] == "rtmp://example.invalid/hunan"
 
         epg = selene.get("/api/live/epg", params={"tvgId": "cctv1", "source": "iptv"}, headers=headers)
+        assert_shape(epg.json(), Obj({"data": Req(SELENE_EPG)}), "GET /api/live/epg")
         body = epg.json()["data"]
-        assert isinstance(body["tvgId"], str) and isinstance(body["source"], str)
         assert body["epgUrl"] == f"{iptv.url}/guide.xml.gz"
         programs = body["programs"]
         assert len(programs) == 6
-        for item in programs:  # EpgProgram.fromApiJson: "YYYYMMDDHHMMSS +ZZZZ" strings
-            assert isinstance(item["title"], str) and len(item["start"]) == 20 and item["start"][15] in "+-"
+        for item in programs:  # _parseDateTime reads "YYYYMMDDHHMMSS +ZZZZ"
+            assert len(item["start"]) == 20 and item["start"][15] in "+-" and item["start"][:14].isdigit()
         now_ms = datetime.now(UTC).timestamp() * 1000
         assert body["now"]["startTs"] <= now_ms < body["now"]["endTs"]
         assert body["now"]["title"] == "CCTV1 节目 2" and body["next"]["title"] == "CCTV1 节目 3"
