@@ -205,12 +205,10 @@ def test_user_allow_list_and_favorites(live_app, tmp_path: Path, iptv: Upstream)
         == 200
     )
 
-    def restrict(config):
-        for user in config["UserConfig"]["Users"]:
-            if user["username"] == "bob":
-                user["enabledLives"] = ["txt"]
-
-    app.call(app.state.config.update(restrict))
+    access = {"username": "bob", "keys": ["txt"]}
+    assert admin.post("/api/admin/live/access", json={**access, "keys": ["nope"]}).status_code == 400
+    assert admin.post("/api/admin/live/access", json={**access, "username": "zed"}).status_code == 404
+    assert admin.post("/api/admin/live/access", json=access).status_code == 200
     bob = app.login("bob", "pw123456")
     assert [s["key"] for s in bob.get("/api/live/sources").json()["data"]] == ["txt"]
     assert bob.get("/api/live/channels", params={"source": "iptv"}).status_code == 404
@@ -224,6 +222,9 @@ def test_user_allow_list_and_favorites(live_app, tmp_path: Path, iptv: Upstream)
     assert admin.get("/api/live/favorites").json()["data"] == []  # per user
     assert bob.delete("/api/live/favorites", params={"key": favs[0]["key"]}).status_code == 200
     assert bob.get("/api/live/favorites").json()["data"] == []
+    # an empty list lifts the restriction
+    assert admin.post("/api/admin/live/access", json={"username": "bob", "keys": []}).status_code == 200
+    assert [s["key"] for s in bob.get("/api/live/sources").json()["data"]] == ["iptv", "txt"]
 
 
 def test_live_proxy_relays_only_the_sources_streams(live_app, tmp_path: Path, iptv: Upstream) -> None:

@@ -106,3 +106,32 @@ def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
         removed = {e["key"] for e in lives if e["key"] in wanted and e.get("from") != "config"}
         config["LiveConfig"] = [e for e in lives if e["key"] not in removed]
         _forget(config, removed)
+
+
+def set_access(config: dict[str, Any], body: dict[str, Any]) -> None:
+    """``{username, keys}`` or ``{group, keys}``: the live sources a user or a user group may use
+    (an empty list lifts the restriction)."""
+    keys = string_list(body.get("keys"), "keys 必须是直播源 key 列表", allow_empty=True, limit=1000)
+    known = {e.get("key") for e in config["LiveConfig"]}
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise AdminError(400, f"未知的直播源: {', '.join(unknown[:5])}")
+    if isinstance(body.get("username"), str) and body["username"]:
+        user = next((u for u in config["UserConfig"]["Users"] if u.get("username") == body["username"]), None)
+        if user is None:
+            raise AdminError(404, "用户不存在")
+        if keys:
+            user["enabledLives"] = keys
+        else:
+            user.pop("enabledLives", None)
+    elif isinstance(body.get("group"), str) and body["group"]:
+        groups = config["UserConfig"].get("Groups") or []
+        group = next((g for g in groups if g.get("name") == body["group"]), None)
+        if group is None:
+            raise AdminError(404, "用户组不存在")
+        if keys:
+            group["liveKeys"] = keys
+        else:
+            group.pop("liveKeys", None)
+    else:
+        raise AdminError(400, "缺少 username 或 group 参数")

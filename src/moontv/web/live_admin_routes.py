@@ -2,6 +2,7 @@
 
 - ``GET /api/admin/live``: the sources with their load and health state.
 - ``POST /api/admin/live``: ``{action: add|edit|enable|disable|delete|sort|batchDelete, ...}``.
+- ``POST /api/admin/live/access`` ``{username|group, keys}``: who may use which live sources.
 - ``POST /api/admin/live/refresh`` ``{key?}``: reload playlists (all, or one), count channels,
   re-check health and reload guides; the scheduler runs the same refresh.
 - ``POST /api/admin/live/health`` ``{key}`` / ``GET /api/admin/live/health?source=``: channel checks.
@@ -62,6 +63,15 @@ async def post_live(request: Request, state: State, user: CurrentUser) -> Respon
     if body.get("action") in ("edit", "delete", "disable") and isinstance(body.get("key"), str):
         live_service(state).forget(body["key"])
     return await apply_change(state, lambda c: lives.apply(c, body), version)
+
+
+@router.post("/api/admin/live/access")
+async def post_live_access(request: Request, state: State, user: CurrentUser) -> Response:
+    """Per-user (``enabledLives``) or per-group (``liveKeys``) live source allow-lists."""
+    require_admin(user)
+    body = await read_json_object(request)
+    version = expected_version(request, body)
+    return await apply_change(state, lambda c: lives.set_access(c, body), version)
 
 
 @router.post("/api/admin/live/refresh")

@@ -136,5 +136,16 @@
     try { await call("/api/admin/live", { action: "add", ...body }); form.reset(); toast("已添加", "success"); await load(); } catch (e) { /* reported */ }
   });
 
+  $("#live-access-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const data = Object.fromEntries(new FormData(ev.target).entries());
+    const keys = String(data.keys || "").split(/[,，\s]+/).filter(Boolean);
+    if (!data.target) { toast("请填写用户名或组名", "error"); return; }
+    try {
+      await call("/api/admin/live/access", { [data.kind === "group" ? "group" : "username"]: data.target, keys });
+      toast(keys.length ? "已限制可用直播源" : "已取消限制", "success");
+    } catch (e) { /* reported */ }
+  });
+
   load().catch(() => {});
 })();
