@@ -288,7 +288,7 @@ class LiveService:
     async def _load_xmltv(self, source: LiveSource, parsed: ParsedPlaylist, urls: list[str]) -> GuideResult:
         now = self.now()
         wanted = guide.Wanted.from_channels(parsed.channels)
-        result = GuideResult(url=urls[0])
+        result = GuideResult()
         errors = []
         async with self.guide_limiter:
             for url in urls:
@@ -308,8 +308,9 @@ class LiveService:
                     continue
                 for channel_id, items in found.items():
                     result.programmes.setdefault(channel_id, items)
-                if not result.url or not result.programmes:
-                    result.url = url
+                if found and not result.url:
+                    result.url = url  # the first guide that had programmes for this playlist
+        result.url = result.url or urls[0]
         result.error = "; ".join(errors)
         return result
 
