@@ -280,3 +280,20 @@ def test_private_upstreams_are_refused_without_the_allow_list(
     client = app.login()
     assert client.get("/api/live/channels", params={"source": "lan"}).status_code == 403
     assert iptv.requests == []
+
+
+def test_several_guides_and_a_broken_one(live_app, tmp_path: Path, iptv: Upstream) -> None:
+    iptv.canned["/multi.m3u"] = Canned(
+        body=(
+            f'#EXTM3U url-tvg="{iptv.url}/missing.xml, {iptv.url}/broken.xml,{iptv.url}/guide.xml.gz"\n'
+            f'#EXTINF:-1 tvg-name="CCTV1",CCTV-1 HD\n{iptv.url}/live/index.m3u8\n'
+        ).encode()
+    )
+    iptv.canned["/broken.xml"] = Canned(body=b"<tv><programme")
+    app = _start(live_app, tmp_path, iptv, multi={"name": "M", "url": f"{iptv.url}/multi.m3u"})
+    client = app.login()
+    channels = client.get("/api/live/channels", params={"source": "multi"}).json()
+    assert channels["epgUrl"].count(",") == 2
+    epg = client.get("/api/live/epg", params={"source": "multi", "name": "CCTV-1 HD"}).json()["data"]
+    assert epg["epgUrl"] == f"{iptv.url}/guide.xml.gz"  # matched by name: no tvg-id in the playlist
+    assert len(epg["programs"]) == 6 and epg["now"]["title"] == "CCTV1 节目 2"
