@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 
 import httpx
 
-from moontv.web.pages import CATALOG, CSP
+from moontv.web.i18n import LANGS, catalog
+from moontv.web.rendering import CSP
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 PAGES = [
@@ -245,8 +246,10 @@ def test_english_locale_by_cookie(live_app) -> None:
 
 
 def test_catalogues_have_the_same_keys_and_no_dict_method_names() -> None:
-    assert set(CATALOG["zh-CN"]) == set(CATALOG["en"])
-    assert not set(CATALOG["en"]) & set(dir(dict))  # `t.clear` in a template would render dict.clear
+    assert LANGS == ("zh-CN", "en")
+    assert set(catalog("zh-CN")) == set(catalog("en"))
+    assert len(catalog("en")) > 100 and all(value.strip() for value in catalog("en").values())
+    assert not set(catalog("en")) & set(dir(dict))  # `t.clear` in a template would render dict.clear
 
 
 def test_manifest_service_worker_and_icons(live_app) -> None:
@@ -283,7 +286,7 @@ def test_manifest_service_worker_and_icons(live_app) -> None:
 
 
 def test_server_side_poster_rewrites() -> None:
-    from moontv.web.pages import image_url, play_url
+    from moontv.web.pages.cards import image_url, play_url
 
     douban = "https://img9.doubanio.com/view/p1.jpg"
     assert image_url(douban, {}) == "/api/image-proxy?url=https%3A%2F%2Fimg9.doubanio.com%2Fview%2Fp1.jpg"
