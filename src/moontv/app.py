@@ -23,6 +23,7 @@ from moontv.auth.service import AuthService
 from moontv.auth.tokens import TokenSigner
 from moontv.config.file import load_config_file
 from moontv.config.service import ConfigService
+from moontv.live.service import LiveService
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.search.cache import TTLCache
 from moontv.search.service import SearchLimits, SearchService
@@ -39,6 +40,8 @@ from moontv.web import (
     auth_routes,
     cron_routes,
     douban_routes,
+    live_admin_routes,
+    live_routes,
     ops_routes,
     pages,
     search_routes,
@@ -167,6 +170,7 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),
         streams=streams,
         images=images,
+        live=LiveService(netguard, timeout=max(settings.upstream_timeout, 15.0)),
     )
 
 
@@ -203,6 +207,8 @@ def create_app(settings: Settings) -> FastAPI:
                 await state.streams.aclose()
             if state.images is not None:
                 await state.images.aclose()
+            if state.live is not None:
+                await state.live.aclose()
             await state.storage.close()
             log.info("MoonTV stopped")
 
@@ -261,6 +267,8 @@ def create_app(settings: Settings) -> FastAPI:
         tvbox_routes,
         cron_routes,
         stream_routes,
+        live_routes,
+        live_admin_routes,
     ):
         app.include_router(module.router)
     app.mount(

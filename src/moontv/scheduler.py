@@ -53,6 +53,7 @@ class RunSummary:
     failed: int = 0
     skipped: int = 0
     subscription: str = "not_due"
+    live: str = "off"  # live sources refreshed: "n/m ok"
     errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -100,6 +101,7 @@ class RefreshScheduler:
         lookup_timeout: float,
         metrics: RefreshMetrics,
         subscription_check: Callable[[], Awaitable[Any]] | None = None,
+        live_refresh: Callable[[], Awaitable[dict[str, dict[str, Any]]]] | None = None,
         jitter: float = 0.1,
         holder: str | None = None,
         lease_margin: float = 5.0,
@@ -114,6 +116,7 @@ class RefreshScheduler:
         self.lookup_timeout = lookup_timeout
         self._metrics = metrics
         self._subscription_check = subscription_check
+        self._live_refresh = live_refresh
         self._jitter = jitter
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
@@ -193,6 +196,7 @@ class RefreshScheduler:
                 async with asyncio.timeout(self.budget):
                     await self._subscription(summary)
                     await self._episodes(summary)
+                    await self._live(summary)
                 summary.status = "partial" if summary.failed or summary.errors else "ok"
             except TimeoutError:
                 summary.status = "timeout"
@@ -242,6 +246,20 @@ class RefreshScheduler:
             summary.errors.append(f"subscription: {getattr(exc, 'message', None) or exc}"[:200])
             return
         summary.subscription = "imported" if result is not None else "not_due"
+
+    async def _live(self, summary: RunSummary) -> None:
+        if self._live_refresh is None:
+            return
+        try:
+            report = await self._live_refresh()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            summary.live = "failed"
+            summary.errors.append(f"live: {exc}"[:200])
+            return
+        ok = sum(1 for item in report.values() if not item.get("error"))
+        summary.live = f"{ok}/{len(report)} ok"
 
     async def _users(self, config: dict[str, Any]) -> list[str]:
         names = dict.fromkeys(await self._storage.list_users())

@@ -252,6 +252,25 @@ async def test_skip_configs(storage: Storage) -> None:
     assert await storage.get_all_skip_configs("bob") == {}
 
 
+async def test_live_favorites(storage: Storage) -> None:
+    fav = {"name": "CCTV-1 综合", "source": "iptv", "save_time": 1}
+    assert await storage.get_all_live_favorites("alice") == {}
+    await storage.set_live_favorite("alice", "iptv+abc", fav)
+    await storage.set_live_favorite("alice", "iptv+def", fav | {"name": "B"})
+    await storage.set_live_favorite("alice", "iptv+abc", fav | {"save_time": 2})
+    assert await storage.get_all_live_favorites("alice") == {
+        "iptv+abc": fav | {"save_time": 2},
+        "iptv+def": fav | {"name": "B"},
+    }
+    await storage.delete_live_favorite("alice", "iptv+def")
+    await storage.delete_live_favorite("alice", "missing")
+    assert list(await storage.get_all_live_favorites("alice")) == ["iptv+abc"]
+    assert await storage.get_all_live_favorites("bob") == {}
+    await storage.set_password_hash("alice", "h")
+    await storage.delete_user("alice")
+    assert await storage.get_all_live_favorites("alice") == {}
+
+
 async def test_danmaku_choices(storage: Storage) -> None:
     choice = {"animeId": 7, "animeTitle": "鬼灭之刃 第二季", "keyword": "鬼灭之刃", "offset": -1}
     assert await storage.get_danmaku_choice("alice", "s+1") is None

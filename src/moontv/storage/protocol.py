@@ -130,6 +130,13 @@ class Storage(Protocol):
 
     async def delete_danmaku_choice(self, user: str, key: str) -> None: ...
 
+    # -- favourite live channels ("{liveSource}+{channelId}" -> {name, source, save_time}) ---
+    async def get_all_live_favorites(self, user: str) -> dict[str, dict[str, Any]]: ...
+
+    async def set_live_favorite(self, user: str, key: str, favorite: dict[str, Any]) -> None: ...
+
+    async def delete_live_favorite(self, user: str, key: str) -> None: ...
+
     # -- credentials and sessions ----------------------------------------------------------
     async def get_password_hash(self, user: str) -> str | None:
         """The stored password value (argon2 hash, or a legacy plain/scrypt value)."""

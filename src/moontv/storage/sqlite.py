@@ -95,6 +95,14 @@ MIGRATIONS: list[Sequence[str]] = [
         )""",
         "CREATE INDEX counters_expiry ON counters (expires_at)",
     ),
+    (
+        """CREATE TABLE live_favorites (
+            username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (username, key)
+        )""",
+    ),
 ]
 
 # Tables holding per-user data, in an order that satisfies the foreign keys when clearing.
@@ -104,6 +112,7 @@ _USER_DATA_TABLES = (
     "skip_configs",
     "danmaku_choices",
     "search_history",
+    "live_favorites",
     "users",
 )
 
@@ -484,6 +493,26 @@ class SqliteStorage:
 
     async def delete_danmaku_choice(self, user: str, key: str) -> None:
         await self._delete_keyed("danmaku_choices", user, key)
+
+    # -- favourite live channels ---------------------------------------------------------------
+    async def get_all_live_favorites(self, user: str) -> dict[str, dict[str, Any]]:
+        return await self._get_all_json("live_favorites", user)
+
+    async def set_live_favorite(self, user: str, key: str, favorite: dict[str, Any]) -> None:
+        data = _dumps(favorite)
+
+        def job(c: sqlite3.Connection) -> None:
+            _ensure_user(c, user)
+            c.execute(
+                "INSERT INTO live_favorites (username, key, data) VALUES (?, ?, ?)"
+                " ON CONFLICT (username, key) DO UPDATE SET data = excluded.data",
+                (user, key, data),
+            )
+
+        await self._write(job)
+
+    async def delete_live_favorite(self, user: str, key: str) -> None:
+        await self._delete_keyed("live_favorites", user, key)
 
     # -- credentials and sessions --------------------------------------------------------------
     async def _user_column(self, user: str, column: str) -> Any:

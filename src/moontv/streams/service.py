@@ -112,7 +112,17 @@ def _header_value(value: Any) -> str | None:
     return value
 
 
+LIVE_PREFIX = "live:"  # "live:{key}" names a live TV source (LiveConfig) in proxied URLs
+
+
 def source_options(config: dict[str, Any], key: str, *, ad_default: bool = True) -> SourceOptions:
+    if key.startswith(LIVE_PREFIX):  # live streams: the source's UA, never ad analysis
+        live = next(
+            (e for e in config.get("LiveConfig") or [] if isinstance(e, dict) and e.get("key") == key[5:]),
+            None,
+        )
+        agent = _header_value(live.get("ua")) if live else None
+        return SourceOptions(key=key, ad_filter=False, user_agent=agent or "AptvPlayer/1.4.10")
     entry = next(
         (s for s in config.get("SourceConfig") or [] if isinstance(s, dict) and s.get("key") == key), None
     )

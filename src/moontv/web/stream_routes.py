@@ -23,12 +23,20 @@ from starlette.responses import Response, StreamingResponse
 
 from moontv.auth.service import Principal
 from moontv.config.admin import available_sites
+from moontv.live.access import find_live
 from moontv.sources.models import SourceError
 from moontv.streams import sniff
 from moontv.streams.netguard import BlockedURL, NetGuard
 from moontv.streams.playlist import KEY, SEGMENT, Playlist, PlaylistError, PlaylistTooLarge
 from moontv.streams.probe import probe_stream
-from moontv.streams.service import QueueFull, SourceOptions, StreamService, UpstreamError, source_options
+from moontv.streams.service import (
+    LIVE_PREFIX,
+    QueueFull,
+    SourceOptions,
+    StreamService,
+    UpstreamError,
+    source_options,
+)
 from moontv.web.deps import CurrentUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
 from moontv.web.state import AppState
@@ -188,7 +196,11 @@ async def _signed_target(request: Request, state: AppState, user: Principal, kin
     service = _streams(state)
     if not service.verify(kind, source, url, user.username, params.get("exp") or "", params.get("sig") or ""):
         raise ApiError(403, "签名无效")
-    if source:
+    if source.startswith(LIVE_PREFIX):  # a live channel's media (web/live_routes.py signs these)
+        snapshot = await state.config.get()
+        if find_live(snapshot.config, user.username, source.removeprefix(LIVE_PREFIX)) is None:
+            raise ApiError(403, "无权访问该直播源")
+    elif source:
         snapshot = await state.config.get()
         if not any(site.key == source for site in available_sites(snapshot.config, user.username)):
             raise ApiError(403, "无权访问该视频源")
