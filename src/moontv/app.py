@@ -23,6 +23,8 @@ from moontv.auth.service import AuthService
 from moontv.auth.tokens import TokenSigner
 from moontv.config.file import load_config_file
 from moontv.config.service import ConfigService
+from moontv.danmaku.setup import build_danmaku
+from moontv.downloads.setup import build_downloads
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.search.cache import TTLCache
 from moontv.search.service import SearchService
@@ -38,7 +40,9 @@ from moontv.web import (
     admin_routes,
     auth_routes,
     cron_routes,
+    danmaku_routes,
     douban_routes,
+    download_routes,
     ops_routes,
     pages,
     search_routes,
@@ -155,6 +159,10 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),
         streams=streams,
         images=images,
+        danmaku=build_danmaku(netguard, config, storage),  # type: ignore[arg-type]
+        downloads=build_downloads(settings, streams, config, metrics.registry)
+        if settings.downloads_enabled
+        else None,
     )
 
 
@@ -166,6 +174,8 @@ def create_app(settings: Settings) -> FastAPI:
         state = await build_state(settings, metrics)
         app.state.moontv = state
         state.admin = await start_admin_services(state)
+        if state.downloads is not None:
+            await state.downloads.start()
         listener = None
         if settings.metrics_port:
             listener = MetricsListener(lambda: ops_routes.render_metrics(state), settings.metrics_token)
@@ -183,6 +193,10 @@ def create_app(settings: Settings) -> FastAPI:
             if listener is not None:
                 await listener.stop()
             await stop_admin_services(state.admin)
+            if state.downloads is not None:
+                await state.downloads.stop()
+            if state.danmaku is not None:
+                await state.danmaku.aclose()
             await state.http.aclose()
             await state.cms.aclose()
             if state.guarded_http is not None:
@@ -247,6 +261,8 @@ def create_app(settings: Settings) -> FastAPI:
         tvbox_routes,
         cron_routes,
         stream_routes,
+        danmaku_routes,
+        download_routes,
     ):
         app.include_router(module.router)
     app.mount(

@@ -139,6 +139,17 @@ class Settings(BaseSettings):
     ad_filter: bool = Field(True, validation_alias=_env("MOONTV_AD_FILTER"))
     probe_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("MOONTV_PROBE_CONCURRENCY"))
 
+    # -- server-side downloads (downloads/) ------------------------------------------------------
+    downloads_enabled: bool = Field(True, validation_alias=_env("MOONTV_DOWNLOADS"))
+    download_quota_mb: int = Field(
+        4096, ge=1, le=10_000_000, validation_alias=_env("MOONTV_DOWNLOAD_QUOTA_MB")
+    )
+    download_disk_mb: int = Field(
+        20480, ge=1, le=100_000_000, validation_alias=_env("MOONTV_DOWNLOAD_DISK_MB")
+    )
+    download_concurrency: int = Field(4, ge=1, le=16, validation_alias=_env("MOONTV_DOWNLOAD_CONCURRENCY"))
+    download_tasks: int = Field(2, ge=1, le=8, validation_alias=_env("MOONTV_DOWNLOAD_TASKS"))
+
     @field_validator("allow_private_upstreams")
     @classmethod
     def _allow_private(cls, value: str) -> str:
