@@ -103,6 +103,9 @@ def test_comments_appear_at_their_timestamps_without_dropping_frames(
 def test_settings_filter_and_manual_pick(danmaku_world: Any, new_page: Any) -> None:
     world, _ = danmaku_world
     page = play_page(world, new_page, DESKTOP)
+    page.evaluate("() => document.getElementById('player').play()")
+    page.wait_for_function("() => window.__danmaku.renderer.active.length > 5", timeout=30_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "play-danmaku-1440x900.png"))
     # the keyword filter drops matching comments; switching danmaku off hides the layer
     page.evaluate(RECORDER)
