@@ -23,6 +23,8 @@ from moontv.auth.service import AuthService
 from moontv.auth.tokens import TokenSigner
 from moontv.config.file import load_config_file
 from moontv.config.service import ConfigService
+from moontv.danmaku.setup import build_danmaku
+from moontv.downloads.setup import build_downloads
 from moontv.live.service import LiveService
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.search.cache import TTLCache
@@ -39,7 +41,9 @@ from moontv.web import (
     admin_routes,
     auth_routes,
     cron_routes,
+    danmaku_routes,
     douban_routes,
+    download_routes,
     live_admin_routes,
     live_routes,
     ops_routes,
@@ -170,6 +174,10 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),
         streams=streams,
         images=images,
+        danmaku=build_danmaku(netguard, config, storage),  # type: ignore[arg-type]
+        downloads=build_downloads(settings, streams, config, metrics.registry)
+        if settings.downloads_enabled
+        else None,
         live=LiveService(netguard, timeout=max(settings.upstream_timeout, 15.0)),
     )
 
@@ -182,6 +190,8 @@ def create_app(settings: Settings) -> FastAPI:
         state = await build_state(settings, metrics)
         app.state.moontv = state
         state.admin = await start_admin_services(state)
+        if state.downloads is not None:
+            await state.downloads.start()
         listener = None
         if settings.metrics_port:
             listener = MetricsListener(lambda: ops_routes.render_metrics(state), settings.metrics_token)
@@ -199,6 +209,10 @@ def create_app(settings: Settings) -> FastAPI:
             if listener is not None:
                 await listener.stop()
             await stop_admin_services(state.admin)
+            if state.downloads is not None:
+                await state.downloads.stop()
+            if state.danmaku is not None:
+                await state.danmaku.aclose()
             await state.http.aclose()
             await state.cms.aclose()
             if state.guarded_http is not None:
@@ -267,6 +281,8 @@ def create_app(settings: Settings) -> FastAPI:
         tvbox_routes,
         cron_routes,
         stream_routes,
+        danmaku_routes,
+        download_routes,
         live_routes,
         live_admin_routes,
     ):

@@ -10,6 +10,8 @@ import httpx
 
 from moontv.auth.service import AuthService
 from moontv.config.service import ConfigService
+from moontv.danmaku.service import DanmakuService
+from moontv.downloads.manager import DownloadManager
 from moontv.live.service import LiveService
 from moontv.observability import Metrics
 from moontv.search.cache import TTLCache
@@ -49,3 +51,6 @@ class AppState:
     live: LiveService | None = None
     # Admin, Douban/Bangumi, TVBox and scheduled-refresh services (admin/services.py), set at start-up.
     admin: Any = None
+    # Danmaku through the configured danmu_api server (danmaku/); server-side downloads (downloads/)
+    danmaku: DanmakuService | None = None
+    downloads: DownloadManager | None = None

@@ -6,9 +6,12 @@ import { renderSkip } from "./skip.js";
 import { renderFavorite } from "./favorite.js";
 import { resolve } from "./sources.js";
 import "./keyboard.js";
+import { initDanmaku } from "./danmaku.js";
+import "./downloads.js";
 
 $("play-desc").addEventListener("click", () => $("play-desc").classList.toggle("is-open"));
 loadVolume();
 renderSkip();
 renderFavorite();
 resolve();
+initDanmaku();
