@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 vendor=src/moontv/web/static/vendor
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -f "$vendor/.lock-sha256" ] && [ "$(cat "$vendor/.lock-sha256")" = "$lock_sum" ] \
-  && [ -f "$vendor/hls.min.js" ] && [ -f "$vendor/hls.worker.js" ]; then
+  && [ -f "$vendor/hls.min.js" ] && [ -f "$vendor/hls.worker.js" ] && [ -f "$vendor/mux.min.js" ]; then
   exit 0  # already built from this lock file
 fi
 
@@ -25,5 +25,8 @@ mkdir -p "$vendor"
 dist=node_modules/hls.js/dist
 cp "$dist/hls.min.js" "$dist/hls.worker.js" "$vendor/"
 cp node_modules/hls.js/LICENSE "$vendor/hls.js.LICENSE.txt"
+# mux.js: MPEG-TS -> MP4 transmuxing for the in-browser downloader (loaded only when MP4 is chosen)
+cp node_modules/mux.js/dist/mux.min.js "$vendor/"
+cp node_modules/mux.js/LICENSE "$vendor/mux.js.LICENSE.txt"
 echo "$lock_sum" > "$vendor/.lock-sha256"
 echo "web UI vendor files: $(ls "$vendor" | tr '\n' ' ')"

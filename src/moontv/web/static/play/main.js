@@ -8,6 +8,7 @@ import { resolve } from "./sources.js";
 import "./keyboard.js";
 import { initDanmaku } from "./danmaku.js";
 import "./downloads.js";
+import "./browser-download.js";
 
 $("play-desc").addEventListener("click", () => $("play-desc").classList.toggle("is-open"));
 loadVolume();

@@ -1,0 +1,189 @@
+/* The 下载 tab's "download in this browser" choice: a queue of tasks (one runs at a time) kept in
+   IndexedDB, with pause/resume, retry of failed segments, and saving through the File System Access API
+   or a Blob download. The fetching itself is dl-engine.js. */
+import { S, $, t, el, playerToast, episodesOf, safeUrl } from "./state.js";
+import { TaskRunner, taskStore, assemble } from "./dl-engine.js";
+
+const form = $("browser-download-form");
+const list = $("browser-download-list");
+const tasks = new Map();
+let runner = null;
+
+const supported = () => Boolean(window.indexedDB && window.crypto && crypto.subtle);
+const mb = (bytes) => `${((bytes || 0) / 1048576).toFixed(1)} MB`;
+const fileName = (task) => `${task.title} ${task.episodeTitle}.${task.format}`.replace(/[\\/:*?"<>|]+/g, "_").trim();
+const sorted = () => [...tasks.values()].sort((a, b) => a.createdAt - b.createdAt);
+
+function persist(task) { return taskStore.put({ ...task }).catch(() => null); }
+
+function pump() {
+  if (runner) return;
+  const next = sorted().find((task) => task.status === "queued");
+  if (!next) return;
+  runner = new TaskRunner(next, (task) => { persist(task); render(); });
+  runner.start().finally(() => { runner = null; render(); pump(); });
+}
+
+function setStatus(task, status) {
+  task.status = status;
+  persist(task);
+  render();
+  pump();
+}
+
+function pause(task) {
+  if (runner && runner.task === task) runner.pause();
+  else setStatus(task, "paused");
+}
+
+async function remove(task) {
+  if (runner && runner.task === task) runner.pause();
+  tasks.delete(task.id);
+  render();
+  await taskStore.remove(task).catch(() => null);
+}
+
+async function writeFile(blob, name) {
+  if (window.showSaveFilePicker) {
+    try {
+      const handle = await window.showSaveFilePicker({ suggestedName: name });
+      const writable = await handle.createWritable();
+      await writable.write(blob);
+      await writable.close();
+      return true;
+    } catch (e) {
+      if (e && e.name === "AbortError") return false;
+      /* not allowed here (e.g. no user activation left): fall back to a Blob download */
+    }
+  }
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return true;
+}
+
+async function save(task, item) {
+  playerToast(t("bdl_saving"));
+  try {
+    const blob = await assemble(task, form.dataset.muxSrc);
+    item.dataset.bytes = String(blob.size); // what was handed to the browser, for anyone checking the result
+    if (await writeFile(blob, fileName(task))) playerToast(t("bdl_saved"));
+  } catch (e) {
+    playerToast(String(e && e.message ? e.message : e));
+  }
+}
+
+function button(label, onclick, extra = {}) {
+  return el("button", { type: "button", class: "btn btn-soft", text: label, onclick, ...extra });
+}
+
+function detail(task) {
+  const total = task.indexes ? task.indexes.length : 0;
+  const parts = [t(`bdl_status_${task.status}`)];
+  if (total) parts.push(t("bdl_segments", { done: task.done.length, total }));
+  parts.push(mb(task.bytes));
+  if (task.status === "failed") parts.push(/^\d+$/.test(task.error) ? t("bdl_failed_segments", { n: task.error }) : task.error);
+  return parts.join(" · ");
+}
+
+function renderTask(task) {
+  const total = task.indexes ? task.indexes.length : 0;
+  const percent = total ? Math.round((task.done.length / total) * 100) : 0;
+  const item = el("li", { class: "download-item", "data-status": task.status, "data-id": task.id });
+  const actions = el("span", { class: "download-actions" });
+  if (task.status === "running" || task.status === "queued") actions.append(button(t("bdl_pause"), () => pause(task), { "data-act": "pause" }));
+  if (task.status === "paused") actions.append(button(t("bdl_resume"), () => setStatus(task, "queued"), { "data-act": "resume" }));
+  if (task.status === "failed") actions.append(button(t("bdl_retry"), () => setStatus(task, "queued"), { "data-act": "retry" }));
+  if (task.status === "done") actions.append(button(t("bdl_save"), () => save(task, item), { "data-act": "save", class: "btn btn-primary" }));
+  actions.append(button(t("bdl_delete"), () => remove(task), { "data-act": "delete" }));
+  const fill = el("span");
+  fill.style.width = `${percent}%`;
+  item.append(
+    el("strong", { text: `${task.title} ${task.episodeTitle} · ${task.format.toUpperCase()}` }),
+    el("span", { class: "muted", text: detail(task) }),
+    el("div", { class: "download-bar", role: "progressbar", "aria-label": task.title, "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(percent) }, fill),
+    actions);
+  return item;
+}
+
+let renderQueued = false;
+function render() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    const all = sorted();
+    if (!all.length) { list.replaceChildren(el("li", { class: "muted", text: t(supported() ? "bdl_empty" : "bdl_unsupported") })); return; }
+    // keep a focused button focused across re-renders
+    const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.dataset.act : "";
+    const focusedId = focused ? document.activeElement.closest("li").dataset.id : "";
+    list.replaceChildren(...all.map(renderTask));
+    if (focusedId) {
+      const again = list.querySelector(`li[data-id="${CSS.escape(focusedId)}"] button`);
+      if (again) again.focus();
+    }
+  });
+}
+
+const number = (id, lo, hi, fallback) => {
+  const value = parseInt($(id).value, 10);
+  return Number.isFinite(value) ? Math.min(hi, Math.max(lo, value)) : fallback;
+};
+
+function newTask() {
+  const episode = episodesOf(S.current)[S.episode];
+  const direct = safeUrl(episode);
+  if (!direct) return null;
+  const titles = Array.isArray(S.current.episodes_titles) ? S.current.episodes_titles : [];
+  const skip = $("bdl-skip").checked && S.skip && S.skip.enable ? S.skip : null;
+  return {
+    id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    createdAt: Date.now(),
+    title: S.current.title || S.title,
+    episodeTitle: titles[S.episode] || `${S.episode + 1}`,
+    // always through our proxy: it removes the ads and signs segment/key URLs for CDNs without CORS
+    url: `/api/proxy/m3u8?url=${encodeURIComponent(direct)}&source=${encodeURIComponent(S.current.source)}`,
+    format: $("bdl-format").value === "mp4" ? "mp4" : "ts",
+    options: {
+      concurrency: number("bdl-concurrency", 1, 16, 6),
+      from: number("bdl-from", 1, 1e6, 1),
+      to: number("bdl-to", 0, 1e6, 0),
+      intro: skip ? Math.max(0, Number(skip.intro_time) || 0) : 0,
+      outro: skip ? Math.max(0, -(Number(skip.outro_time) || 0)) : 0,
+    },
+    status: "queued",
+    indexes: null,
+    done: [],
+    bytes: 0,
+    error: "",
+  };
+}
+
+form.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  if (!supported() || !S.current) return;
+  const task = newTask();
+  if (!task) return;
+  tasks.set(task.id, task);
+  persist(task);
+  render();
+  pump();
+});
+
+async function restore() {
+  if (!supported()) { $("browser-download-start").disabled = true; render(); return; }
+  try {
+    for (const task of await taskStore.all()) {
+      // a task that was running when the page went away resumes only when asked to
+      if (task.status === "running" || task.status === "queued") task.status = "paused";
+      tasks.set(task.id, task);
+    }
+  } catch (e) { /* private mode without IndexedDB: the list stays empty */ }
+  render();
+}
+
+document.addEventListener("moontv:side", (ev) => { if (ev.detail.name === "downloads") render(); });
+restore();
