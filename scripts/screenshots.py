@@ -76,7 +76,14 @@ def main() -> int:
         "--color-scheme", choices=["light", "dark"], default="dark", help="the system preference"
     )
     parser.add_argument("--lang", choices=["zh-CN", "en"], default="zh-CN")
+    parser.add_argument(
+        "--viewport",
+        action="append",
+        metavar="WxH",
+        help="a viewport size (repeatable); default 390x844 and 1440x900",
+    )
     args = parser.parse_args()
+    viewports = [tuple(int(n) for n in v.lower().split("x")) for v in args.viewport or []] or VIEWPORTS
     missing = missing_tools()
     if missing:
         print("missing: " + ", ".join(missing) + " (run scripts/bootstrap.sh --test)", file=sys.stderr)
@@ -101,7 +108,7 @@ def main() -> int:
                     {"name": "theme", "value": args.theme, "url": base},
                 ]
                 storage_state: dict = {}
-                for width, height in VIEWPORTS:
+                for width, height in viewports:
                     mobile = width < 600
                     context = browser.new_context(
                         viewport={"width": width, "height": height},
