@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
+from moontv.userdata.favorites import save_favorite as save_one_favorite_per_title
 from moontv.web.deps import ActiveUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
 
@@ -182,7 +183,7 @@ async def save_favorite(request: Request, state: State, user: ActiveUser) -> Res
     key, favorite = await _keyed_payload(request, "favorite", "Missing key or favorite")
     clean = clean_favorite(favorite)
     split_key(key)
-    await state.storage.set_favorite(user.username, key, clean)
+    await save_one_favorite_per_title(state.storage, user.username, key, clean)
     return json_response({"success": True})
 
 
