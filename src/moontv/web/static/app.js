@@ -6,7 +6,26 @@
 
   const bootNode = document.getElementById("boot");
   const boot = bootNode ? JSON.parse(bootNode.textContent || "{}") : {};
-  const I18N = boot.i18n || {};
+  /* Texts of the household features (undo, retry, fallback, TV mode); the server's catalogue wins. */
+  const LOCAL_TEXT = {
+    "zh-CN": {
+      undo: "撤销",
+      retry: "重试",
+      record_removed: "已从播放记录中删除",
+      favorite_removed: "已取消收藏",
+      switched_source: "此线路无法播放，已换到「{name}」",
+      tv_mode: "电视模式",
+    },
+    en: {
+      undo: "Undo",
+      retry: "Try again",
+      record_removed: "Removed from your history",
+      favorite_removed: "Removed from favorites",
+      switched_source: "That source would not play; switched to \u201c{name}\u201d",
+      tv_mode: "TV mode",
+    },
+  };
+  const I18N = { ...(LOCAL_TEXT[boot.lang] || LOCAL_TEXT["zh-CN"]), ...(boot.i18n || {}) };
 
   function t(key, vars) {
     let text = Object.prototype.hasOwnProperty.call(I18N, key) ? I18N[key] : key;
@@ -70,12 +89,25 @@
   }
 
   // ---- toasts and confirmation ----
-  function toast(message, kind = "info", ms = 2600) {
+  /* A short message; with ``action`` ({ label, run }) it carries a button (e.g. undo) and stays longer.
+     ``group`` names a kind of message: a new one replaces the older of its group (no stale toasts). */
+  function toast(message, kind = "info", ms = 2600, { action = null, group = "" } = {}) {
     const box = document.getElementById("toasts");
-    if (!box || !message) return;
-    const node = el("div", { class: `toast toast-${kind}`, text: message });
+    if (!box || !message) return null;
+    if (group) clearToasts(group);
+    const node = el("div", { class: `toast toast-${kind}`, "data-group": group || null }, el("span", { text: message }));
+    if (action) {
+      node.append(el("button", { type: "button", class: "toast-action", text: action.label, onclick: () => { node.remove(); action.run(); } }));
+      ms = Math.max(ms, 6000);
+    }
     box.append(node);
     setTimeout(() => node.remove(), ms);
+    return node;
+  }
+  function clearToasts(group = "") {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    for (const node of box.querySelectorAll(group ? `.toast[data-group="${CSS.escape(group)}"]` : ".toast")) node.remove();
   }
   function confirmDialog(text) {
     const dialog = document.getElementById("confirm-dialog");
@@ -237,10 +269,51 @@
   }
 
   // ---- chrome: user menu, dialogs, settings ----
+  // ---- 10-foot mode: a big screen without a mouse (a TV browser), or chosen with ?tv=on|off|auto ----
+  const TV_QUERY = "(min-width: 1800px) and (hover: none), (min-width: 1800px) and (pointer: coarse)";
+  function applyTvMode() {
+    const asked = new URLSearchParams(location.search).get("tv");
+    if (asked === "on" || asked === "off") setPref("tvMode", asked);
+    else if (asked === "auto") setPref("tvMode", null);
+    const choice = pref("tvMode");
+    const auto = typeof window.matchMedia === "function" && window.matchMedia(TV_QUERY).matches;
+    const on = choice === "on" || (choice !== "off" && auto);
+    if (on) document.documentElement.dataset.tv = "";
+    else delete document.documentElement.dataset.tv;
+  }
+  applyTvMode();
+  if (typeof window.matchMedia === "function") window.matchMedia(TV_QUERY).addEventListener("change", applyTvMode);
+
+  /* Arrow keys, Home and End move focus among ``items`` (a menu's roving focus). */
+  function rovingKeys(container, items) {
+    container.addEventListener("keydown", (ev) => {
+      const list = items().filter((item) => !item.hidden && !item.disabled);
+      const index = list.indexOf(document.activeElement);
+      let next = null;
+      if (ev.key === "ArrowDown") next = list[(index + 1) % list.length];
+      else if (ev.key === "ArrowUp") next = list[(index - 1 + list.length) % list.length];
+      else if (ev.key === "Home") next = list[0];
+      else if (ev.key === "End") next = list[list.length - 1];
+      if (!next) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      next.focus();
+    });
+  }
+
   function initUserMenu() {
     const button = document.getElementById("user-button");
     const menu = document.getElementById("user-menu");
     if (!button || !menu) return;
+    const items = () => [...menu.querySelectorAll("[role=menuitem]")];
+    for (const item of items()) item.tabIndex = -1;
+    rovingKeys(menu, items);
+    menu.addEventListener("keydown", (ev) => {
+      if (ev.key === "Tab") { menu.hidden = true; button.setAttribute("aria-expanded", "false"); }
+    });
+    button.addEventListener("keydown", (ev) => {
+      if ((ev.key === "ArrowDown" || ev.key === "ArrowUp") && menu.hidden) { ev.preventDefault(); button.click(); }
+    });
     const close = () => { menu.hidden = true; button.setAttribute("aria-expanded", "false"); };
     button.addEventListener("click", (ev) => {
       ev.stopPropagation();
@@ -351,8 +424,8 @@
   }
 
   window.MoonTV = {
-    boot, t, el, icon, api, toast, confirm: confirmDialog, pref, setPref, imageUrl, wireImage, poster, card,
-    playHref, fmtTime, hueOf, initCards, goLogin, readNdjson,
+    boot, t, el, icon, api, toast, clearToasts, confirm: confirmDialog, pref, setPref, imageUrl, wireImage, poster, card,
+    playHref, fmtTime, hueOf, initCards, goLogin, readNdjson, rovingKeys, applyTvMode,
   };
 
   function start() {
