@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from moontv.web.deps import State
+from moontv.web.deps import State, request_token
 from moontv.web.i18n import strings
 from moontv.web.rendering import render
 
@@ -19,8 +19,13 @@ async def login_page(request: Request, state: State) -> Response:
         return RedirectResponse("/warning", 307)
     snapshot = await state.config.get()
     allow_register = bool(snapshot.config["UserConfig"].get("AllowRegister"))
+    banned = await state.auth.banned_by_token(request_token(request))
     return await render(
-        request, "login.html", boot={"allowRegister": allow_register}, allow_register=allow_register
+        request,
+        "login.html",
+        boot={"allowRegister": allow_register},
+        allow_register=allow_register,
+        banned=banned,
     )
 
 
@@ -49,4 +54,5 @@ async def offline_page(request: Request) -> Response:
         message=t["offline_body"],
         symbol="alert",
         link="/",
+        retry=True,
     )

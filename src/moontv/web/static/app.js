@@ -6,26 +6,7 @@
 
   const bootNode = document.getElementById("boot");
   const boot = bootNode ? JSON.parse(bootNode.textContent || "{}") : {};
-  /* Texts of the household features (undo, retry, fallback, TV mode); the server's catalogue wins. */
-  const LOCAL_TEXT = {
-    "zh-CN": {
-      undo: "撤销",
-      retry: "重试",
-      record_removed: "已从播放记录中删除",
-      favorite_removed: "已取消收藏",
-      switched_source: "此线路无法播放，已换到「{name}」",
-      tv_mode: "电视模式",
-    },
-    en: {
-      undo: "Undo",
-      retry: "Try again",
-      record_removed: "Removed from your history",
-      favorite_removed: "Removed from favorites",
-      switched_source: "That source would not play; switched to \u201c{name}\u201d",
-      tv_mode: "TV mode",
-    },
-  };
-  const I18N = { ...(LOCAL_TEXT[boot.lang] || LOCAL_TEXT["zh-CN"]), ...(boot.i18n || {}) };
+  const I18N = boot.i18n || {};
 
   function t(key, vars) {
     let text = Object.prototype.hasOwnProperty.call(I18N, key) ? I18N[key] : key;
@@ -71,6 +52,7 @@
     enablePreferBestSource: false,
     doubanImageProxyType: null,
     doubanImageProxyUrl: "",
+    tvMode: null,
   };
   function pref(name) {
     let raw = null;
@@ -352,6 +334,7 @@
       form.requestTimeout.value = pref("requestTimeout") || "";
       form.doubanImageProxyType.value = pref("doubanImageProxyType") || "";
       form.doubanImageProxyUrl.value = pref("doubanImageProxyUrl") || "";
+      form.tvMode.value = pref("tvMode") || "";
       syncCustom();
     };
     dialog.addEventListener("beforeopen", fill);
@@ -363,6 +346,8 @@
       setPref("requestTimeout", timeout >= 1 && timeout <= 60 ? Math.round(timeout) : null);
       setPref("doubanImageProxyType", form.doubanImageProxyType.value || null);
       setPref("doubanImageProxyUrl", form.doubanImageProxyUrl.value.trim() || null);
+      setPref("tvMode", form.tvMode.value || null);
+      applyTvMode();
       setCookie("theme", form.theme.value);
       document.documentElement.dataset.theme = form.theme.value;
       window.dispatchEvent(new CustomEvent("moontv:settings"));
@@ -428,7 +413,13 @@
     playHref, fmtTime, hueOf, initCards, goLogin, readNdjson, rovingKeys, applyTvMode,
   };
 
+  function initReload() {
+    // "try again" of the offline page: the service worker served it in place of the page asked for
+    for (const button of document.querySelectorAll("[data-action=reload]")) button.addEventListener("click", () => location.reload());
+  }
+
   function start() {
+    initReload();
     initCards();
     initUserMenu();
     initSettings();

@@ -178,7 +178,7 @@
           status.focus();  // the button is about to be replaced by the progress text
           loadMore();
         });
-        status.replaceChildren(M.boot.lang === "en" ? "Could not load. " : "加载失败。", retry);
+        status.replaceChildren(`${M.t("load_failed")} `, retry);
       }
       st.done = true;
     } finally {
