@@ -99,6 +99,9 @@ window.MoonTVAdminText = {
   "（过滤成人分类）或": "(leaves out adult categories) or",
   "则通过本站代理访问视频源；追加": "to reach the sources through this site's proxy; append",
   "获取 Base64 版本。": "for the Base64 version.",
+  "则通过本站代理访问视频源；请把上面的 JSON 地址直接填入 TVBox（官方 TVBox 不解码 Base64）；只有能解码的衍生版才需要追加":
+    "to reach the sources through this site's proxy. Give TVBox the JSON URL above as it is (the official TVBox does not decode Base64); only forks that decode it need",
+  "。": ".",
   "复制": "Copy",
   "订阅配置": "Subscription",
   "订阅地址（JSON 或 Base58 编码的 JSON）": "Subscription URL (JSON or Base58-encoded JSON)",
