@@ -144,7 +144,7 @@ def test_validity_default_keyword_is_a_title_of_the_source(
 
 def test_validity_check_goes_through_ssrf_guard(live_app, fake_cms: FakeCms) -> None:
     server = live_app(
-        {"local": f"{fake_cms.url}/api.php/provide/vod"}, refresh_interval=0, allow_private_upstreams=""
+        {"local": f"{fake_cms.url}/api.php/provide/vod"}, allow_private_upstreams="", refresh_interval=0
     )
     owner = server.login()
     job = wait_job(owner, owner.post("/api/admin/source/check", json={}).json()["id"])
