@@ -82,6 +82,7 @@ def main() -> int:
         metavar="WxH",
         help="a viewport size (repeatable); default 390x844 and 1440x900",
     )
+    parser.add_argument("--tv", action="store_true", help="the 10-foot mode (as a TV browser gets it)")
     args = parser.parse_args()
     viewports = [tuple(int(n) for n in v.lower().split("x")) for v in args.viewport or []] or VIEWPORTS
     missing = missing_tools()
@@ -121,7 +122,9 @@ def main() -> int:
                     )
                     context.add_cookies(cookies)
                     context.add_init_script(
-                        "try { localStorage.setItem('moontv_muted', 'true'); } catch (e) {}"
+                        "try { localStorage.setItem('moontv_muted', 'true');"
+                        + (" localStorage.setItem('tvMode', 'on');" if args.tv else "")
+                        + " } catch (e) {}"
                     )
                     page = context.new_page()
                     size = (width, height)
