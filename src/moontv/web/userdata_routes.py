@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
-from moontv.userdata.favorites import save_favorite as save_one_favorite_per_title
 from moontv.storage.quota import QuotaExceeded, Quotas, check_room
+from moontv.userdata.favorites import save_favorite as save_one_favorite_per_title
 from moontv.web.deps import ActiveUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
 
