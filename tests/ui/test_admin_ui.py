@@ -74,6 +74,7 @@ def test_user_dialogs_replace_prompts(ui_world: UiWorld, new_page: Any) -> None:
     dialog.locator("button[value=ok]").click()
     page.wait_for_function("() => !document.getElementById('user-password-dialog').open")
     assert page.evaluate("() => document.activeElement.dataset.act") == "changePassword"
+    page.wait_for_selector(".toast:has-text('密码已修改')")
     client = ui_world.server.login("viewer", "new-secret-1")
     client.close()
 
