@@ -31,6 +31,7 @@ PAGES: list[tuple[str, str, bool]] = [
     ("search", "/search?q=" + quote("星"), True),
     ("play", f"/play?source=alpha&id=101&title={quote(CATALOGUE[0].name)}", True),
     ("douban", "/douban?type=movie", True),
+    ("live", "/live", True),
     ("admin", "/admin", True),
     ("offline", "/offline", True),
     ("notfound", "/no-such-page", True),
