@@ -208,7 +208,7 @@ async def start_check(request: Request, state: State, user: CurrentUser) -> Resp
     require_admin(user)
     body = await read_json_object(request)
     query = body.get("query") or DEFAULT_QUERY
-    if not isinstance(query, str) or len(query.strip()) > MAX_QUERY or not query.strip():
+    if not isinstance(query, str) or len(query.strip()) > MAX_QUERY:
         raise ApiError(400, "检测关键词无效")
     snapshot = await state.config.get()
     all_sources = [s for s in snapshot.config["SourceConfig"] if s.get("api")]

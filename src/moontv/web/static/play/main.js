@@ -9,6 +9,7 @@ import "./keyboard.js";
 import { initDanmaku } from "./danmaku.js";
 import "./downloads.js";
 import "./browser-download.js";
+import "./gestures.js";
 
 $("play-desc").addEventListener("click", () => $("play-desc").classList.toggle("is-open"));
 loadVolume();
