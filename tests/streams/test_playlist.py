@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from moontv.streams.playlist import (
+    ENCRYPTED_SEGMENT,
     KEY,
     MAP,
     PLAYLIST,
-    SEGMENT,
     PlaylistError,
     attributes,
     identity,
@@ -131,7 +131,8 @@ def test_removal_keeps_state_tags_merges_discontinuity_and_pins_iv() -> None:
     assert f'#EXT-X-KEY:METHOD=AES-128,URI="{key_uri}",IV=0x{105:032X}' in out
     assert out[-1] == "#EXT-X-ENDLIST"
     assert sum(1 for line in out if line.startswith("#EXTINF")) == 4
-    assert sum(1 for line in out if line.startswith(f"<{SEGMENT}:")) == 4
+    # all four are under an AES-128 key: the segment proxy must not sniff their ciphertext
+    assert sum(1 for line in out if line.startswith(f"<{ENCRYPTED_SEGMENT}:")) == 4
 
 
 def test_preroll_removal_drops_the_leading_discontinuity() -> None:

@@ -59,6 +59,8 @@ _URI_ATTR = re.compile(r'URI="([^"]*)"')
 
 # kinds passed to the URI mapper
 PLAYLIST, SEGMENT, KEY, MAP, OTHER = "playlist", "segment", "key", "map", "other"
+# a media segment under an EXT-X-KEY: its bytes are ciphertext, so nothing can be sniffed from them
+ENCRYPTED_SEGMENT = "encrypted-segment"
 
 
 class PlaylistError(ValueError):
@@ -406,7 +408,7 @@ def rewrite(playlist: Playlist, mapper: UriMapper, remove: set[int] | frozenset[
             )
         out.extend(pending)
         pending = []
-        out.append(mapper(SEGMENT, segment.uri))
+        out.append(mapper(SEGMENT if segment.key is None else ENCRYPTED_SEGMENT, segment.uri))
         kept_any = True
     out.extend(t for t in pending if t != "#EXT-X-DISCONTINUITY")
     return "\n".join(out) + "\n"

@@ -37,6 +37,7 @@ from moontv.aes import aes_cbc_decrypt
 from moontv.streams import ads
 from moontv.streams.netguard import BlockedURL, NetGuard
 from moontv.streams.playlist import (
+    ENCRYPTED_SEGMENT,
     KEY,
     MAP,
     PLAYLIST,
@@ -350,6 +351,8 @@ class StreamService:
                 return route("m3u8", PLAYLIST, url)
             if kind == KEY:
                 return route("key", KEY, url)
+            if kind == ENCRYPTED_SEGMENT and opts.proxy_segments:
+                return route("segment", ENCRYPTED_SEGMENT, url) + "&enc=1"
             if kind in (SEGMENT, MAP) and opts.proxy_segments:
                 return route("segment", SEGMENT, url)
             return url

@@ -24,7 +24,7 @@ from moontv.live.access import available_lives, find_live, web_live_enabled
 from moontv.live.epg import now_next
 from moontv.live.playlist import Channel, ParsedPlaylist, web_playable
 from moontv.live.service import LiveError, LiveService, LiveSource, live_entries
-from moontv.streams.playlist import KEY, MAP, PLAYLIST, SEGMENT
+from moontv.streams.playlist import ENCRYPTED_SEGMENT, KEY, MAP, PLAYLIST, SEGMENT
 from moontv.streams.service import LIVE_PREFIX, SIGNATURE_HOURS, SourceOptions, StreamService
 from moontv.web.deps import ActiveUser, CurrentUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache, read_json_object
@@ -184,6 +184,8 @@ def live_mapper(service: StreamService, key: str, user: str) -> Any:
             return route("live", PLAYLIST, url)
         if kind == KEY:
             return route("key", KEY, url)
+        if kind == ENCRYPTED_SEGMENT:
+            return route("segment", ENCRYPTED_SEGMENT, url) + "&enc=1"
         if kind in (SEGMENT, MAP):
             return route("segment", SEGMENT, url)
         return url

@@ -27,7 +27,7 @@ from moontv.live.access import find_live
 from moontv.sources.models import SourceError
 from moontv.streams import sniff
 from moontv.streams.netguard import BlockedURL, NetGuard
-from moontv.streams.playlist import KEY, SEGMENT, Playlist, PlaylistError, PlaylistTooLarge
+from moontv.streams.playlist import ENCRYPTED_SEGMENT, KEY, SEGMENT, Playlist, PlaylistError, PlaylistTooLarge
 from moontv.streams.probe import probe_stream
 from moontv.streams.service import (
     LIVE_PREFIX,
@@ -210,7 +210,9 @@ async def _signed_target(request: Request, state: AppState, user: Principal, kin
 @router.get("/api/proxy/segment")
 async def proxy_segment(request: Request, state: State, user: CurrentUser) -> Response:
     service = _streams(state)
-    url = await _signed_target(request, state, user, SEGMENT)
+    # "enc=1" only picks the signature to check: the kind is part of what was signed
+    encrypted = request.query_params.get("enc") == "1"
+    url = await _signed_target(request, state, user, ENCRYPTED_SEGMENT if encrypted else SEGMENT)
     opts = await _options(state, request)
     headers = opts.headers()
     for name in ("range", "if-range"):
@@ -227,14 +229,18 @@ async def proxy_segment(request: Request, state: State, user: CurrentUser) -> Re
     except httpx.HTTPError as exc:
         raise ApiError(502, f"上游请求失败: {type(exc).__name__}") from None
     try:
-        return await relay_segment(response)
+        return await relay_segment(response, opaque=encrypted)
     except BaseException:
         await response.aclose()
         raise
 
 
-async def relay_segment(response: httpx.Response) -> Response:
-    """Stream an upstream segment on, typed from its first bytes (see streams/sniff.py)."""
+async def relay_segment(response: httpx.Response, *, opaque: bool = False) -> Response:
+    """Stream an upstream segment on, typed from its first bytes (see streams/sniff.py).
+
+    ``opaque``: the playlist declared the segment encrypted, so its bytes are relayed as an opaque
+    download (ciphertext has no signature to sniff).
+    """
     if response.status_code not in (200, 206, 416):
         raise ApiError(502, f"上游返回 HTTP {response.status_code}", upstreamStatus=response.status_code)
     if response.headers.get("content-encoding", "identity").lower() != "identity":
@@ -249,9 +255,9 @@ async def relay_segment(response: httpx.Response) -> Response:
     out = {k: v for k in PASS_HEADERS if (v := response.headers.get(k)) is not None}
     out.update(sniff.RELAY_HEADERS)
     out["Cache-Control"] = "private, max-age=3600"
-    media_type = sniff.segment_type(head)
-    if media_type is None and response.status_code == 206 and not _range_from_start(response):
-        media_type = sniff.KEY_TYPE  # a middle part of a file cannot be typed: an opaque download
+    media_type = None if opaque else sniff.segment_type(head)
+    if opaque or (media_type is None and response.status_code == 206 and not _range_from_start(response)):
+        media_type = sniff.KEY_TYPE  # ciphertext or the middle of a file cannot be typed: an opaque download
         out["Content-Disposition"] = "attachment"
     elif media_type is None and head:
         await response.aclose()

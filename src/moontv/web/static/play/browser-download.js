@@ -109,6 +109,17 @@ function renderTask(task) {
   return item;
 }
 
+/** Updates a task's row in place while its status is unchanged (its buttons stay put and keep focus). */
+function patch(item, task) {
+  const total = task.indexes ? task.indexes.length : 0;
+  const percent = total ? Math.round((task.done.length / total) * 100) : 0;
+  item.querySelector(".muted").textContent = detail(task);
+  const bar = item.querySelector('[role="progressbar"]');
+  bar.setAttribute("aria-valuenow", String(percent));
+  bar.firstChild.style.width = `${percent}%`;
+  return item;
+}
+
 let renderQueued = false;
 function render() {
   if (renderQueued) return;
@@ -117,14 +128,12 @@ function render() {
     renderQueued = false;
     const all = sorted();
     if (!all.length) { list.replaceChildren(el("li", { class: "muted", text: t(supported() ? "bdl_empty" : "bdl_unsupported") })); return; }
-    // keep a focused button focused across re-renders
-    const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.dataset.act : "";
-    const focusedId = focused ? document.activeElement.closest("li").dataset.id : "";
-    list.replaceChildren(...all.map(renderTask));
-    if (focusedId) {
-      const again = list.querySelector(`li[data-id="${CSS.escape(focusedId)}"] button`);
-      if (again) again.focus();
-    }
+    const rows = new Map([...list.querySelectorAll("li[data-id]")].map((li) => [li.dataset.id, li]));
+    const items = all.map((task) => {
+      const row = rows.get(task.id);
+      return row && row.dataset.status === task.status ? patch(row, task) : renderTask(task);
+    });
+    if (items.length !== list.children.length || items.some((item, i) => list.children[i] !== item)) list.replaceChildren(...items);
   });
 }
 
