@@ -128,6 +128,8 @@ def test_empty_site_says_so_until_sources_add(tmp_path: Path, fake_cms_factory) 
         empty = client.get("/api/search", params={"q": "流浪星球"}).json()
         assert empty["results"] == [] and empty["notice"] == "no_sources"
         assert "moontv sources add" in empty["message"] and "/admin" in empty["message"]
+        assert 'id="no-sources-hint"' in client.get("/search").text  # the owner is told how to add one
+        assert 'id="no-sources-hint"' in client.get("/admin").text
     finally:
         server.stop()
     added = run_cli("sources", "add", "Fake CMS", cms.base_url, *common)
@@ -139,8 +141,10 @@ def test_empty_site_says_so_until_sources_add(tmp_path: Path, fake_cms_factory) 
     assert bad.returncode == 1 and "http(s)" in bad.stderr
     server = LiveServer(settings_for(tmp_path)).start()
     try:
-        found = server.login().get("/api/search", params={"q": "流浪星球"}).json()
+        owner = server.login()
+        found = owner.get("/api/search", params={"q": "流浪星球"}).json()
         assert found["results"] and "notice" not in found
+        assert "no-sources-hint" not in owner.get("/search").text + owner.get("/admin").text
         assert {r["source"] for r in found["results"]} == {"127.0.0.1"}
     finally:
         server.stop()

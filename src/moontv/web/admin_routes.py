@@ -103,7 +103,15 @@ async def admin_page(request: Request, state: State, user: OptionalUser) -> Resp
         return await render(
             request, "message.html", 403, heading="权限不足", message="只有站长和管理员可以访问管理面板。"
         )
-    return await render(request, "admin.html", nav="admin", username=user.username, role=user.role)
+    snapshot = await state.config.get()
+    return await render(
+        request,
+        "admin.html",
+        nav="admin",
+        username=user.username,
+        role=user.role,
+        no_sources=not snapshot.config["SourceConfig"],
+    )
 
 
 # -- read ----------------------------------------------------------------------------------------------

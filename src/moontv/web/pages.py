@@ -385,6 +385,8 @@ async def search_page(request: Request, state: State, user: OptionalUser) -> Res
         boot={"q": q, "sources": sources, "history": history, "params": params},
         q=q,
         history=history,
+        no_sources=not sources,
+        can_add_sources=user.is_admin,
     )
 
 
@@ -622,6 +624,10 @@ ZH: dict[str, str] = {
     "search_go": "搜索",
     "search_history": "搜索历史",
     "delete_keyword": "删除 {k}",
+    "search_no_sources_admin": (
+        "还没有视频源：在管理页添加视频源或配置订阅，或在服务器上运行 moontv sources add 名称 API地址"
+    ),
+    "search_no_sources_user": "还没有可用的视频源，请联系站长添加",
     "search_empty_title": "搜索影视资源",
     "search_empty_hint": "同时搜索所有视频源，结果按影片聚合",
     "search_sources_done": "{done}/{total} 个源已响应",
@@ -820,6 +826,11 @@ EN: dict[str, str] = {
     "search_go": "Search",
     "search_history": "Recent searches",
     "delete_keyword": "Delete {k}",
+    "search_no_sources_admin": (
+        "No video sources yet: add a source or a subscription on the admin page, "
+        "or run moontv sources add NAME API_URL on the server"
+    ),
+    "search_no_sources_user": "No video sources are available yet; ask the site owner to add one",
     "search_empty_title": "Search every source",
     "search_empty_hint": "All video sources are searched at once and results are grouped by title",
     "search_sources_done": "{done}/{total} sources answered",
