@@ -13,14 +13,12 @@ import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moontv import __version__
 from moontv.admin.services import start_admin_services, stop_admin_services
-from moontv.auth.ratelimit import SlidingWindowLimiter
 from moontv.auth.service import AuthService
 from moontv.auth.tokens import TokenSigner
 from moontv.config.file import load_config_file
@@ -50,8 +48,11 @@ from moontv.web import (
 )
 from moontv.web.csrf import CsrfMiddleware
 from moontv.web.head import HeadAsGetMiddleware
+from moontv.web.metrics_listener import MetricsListener
+from moontv.web.pages.errors import not_found, wants_html
 from moontv.web.responses import ApiError, json_response
 from moontv.web.state import AppState
+from moontv.web.static_files import VersionedStaticFiles
 
 log = logging.getLogger("moontv")
 SECRET_META = "session_secret"
@@ -121,7 +122,6 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         config,
         settings,
         signer,  # type: ignore[arg-type]
-        SlidingWindowLimiter(settings.login_rate_limit, 60.0),
     )
     http = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30),
@@ -131,11 +131,14 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         trust_env=False,
     )
     breakers = BreakerRegistry(on_change=lambda key, _old, new: metrics.on_circuit(key, new))
+    netguard = NetGuard(settings.allow_private_upstreams)
     cms = CmsClient(
-        AiohttpFetcher(), breakers=breakers, max_bytes=settings.upstream_max_bytes, observer=metrics
+        AiohttpFetcher(guard=netguard),
+        breakers=breakers,
+        max_bytes=settings.upstream_max_bytes,
+        observer=metrics,
     )
     cache: TTLCache = TTLCache(4096, on_lookup=metrics.cache_hook("search"))
-    netguard = NetGuard(settings.allow_private_upstreams)
     streams, images = build_stream_services(settings, netguard, secret, metrics.registry)
     return AppState(
         settings=settings,
@@ -163,6 +166,10 @@ def create_app(settings: Settings) -> FastAPI:
         state = await build_state(settings, metrics)
         app.state.moontv = state
         state.admin = await start_admin_services(state)
+        listener = None
+        if settings.metrics_port:
+            listener = MetricsListener(lambda: ops_routes.render_metrics(state), settings.metrics_token)
+            await listener.start(settings.bind_host, settings.metrics_port)
         log.info(
             "MoonTV %s ready: storage=%s sources=%d",
             __version__,
@@ -173,6 +180,8 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             state.shutting_down = True
+            if listener is not None:
+                await listener.stop()
             await stop_admin_services(state.admin)
             await state.http.aclose()
             await state.cms.aclose()
@@ -191,9 +200,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served to admins only, by ops_routes
     )
-    app.add_middleware(CsrfMiddleware, trust_proxy=settings.trust_proxy)  # type: ignore[arg-type]
+    app.add_middleware(CsrfMiddleware, proxies=settings.proxies)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
     app.add_middleware(HeadAsGetMiddleware)  # type: ignore[arg-type]
 
@@ -207,14 +216,20 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404 and pages.wants_html(request):
-            return await pages.not_found(request)
+        if exc.status_code == 404 and wants_html(request):
+            return await not_found(request)
         messages = {404: "Not Found", 405: "Method Not Allowed"}
         return json_response(
             {"error": messages.get(exc.status_code, str(exc.detail))},
             exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up mid-body: nobody is left to answer, and it is not a server fault.
+        log.debug("client disconnected during %s %s", request.method, request.url.path)
+        return json_response({"error": "客户端已断开"}, 400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -234,5 +249,9 @@ def create_app(settings: Settings) -> FastAPI:
         stream_routes,
     ):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
+    app.mount(
+        "/static",
+        VersionedStaticFiles(directory=str(Path(__file__).parent / "web" / "static")),
+        name="static",
+    )
     return app

@@ -119,7 +119,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 @asynccontextmanager
 async def _services(settings: Settings) -> AsyncIterator[tuple[object, object, object]]:
-    from moontv.auth.ratelimit import SlidingWindowLimiter
     from moontv.auth.service import AuthService
     from moontv.auth.tokens import TokenSigner
     from moontv.config.file import load_config_file
@@ -135,7 +134,7 @@ async def _services(settings: Settings) -> AsyncIterator[tuple[object, object, o
         config = ConfigService(storage, settings, text, ttl=0)
         await config.initialise(file_exists=settings.config_file.exists())
         signer = TokenSigner(b"x" * 32, ttl_seconds=60)  # the CLI issues no tokens
-        auth = AuthService(storage, config, settings, signer, SlidingWindowLimiter(1, 1))
+        auth = AuthService(storage, config, settings, signer)
         yield storage, config, auth
     finally:
         await storage.close()

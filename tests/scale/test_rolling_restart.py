@@ -31,7 +31,13 @@ def segment_url(origin: SegmentOrigin) -> dict[str, str]:
         guard=NetGuard(""), secret=SECRET.encode(), timeout=5, registry=CollectorRegistry()
     )
     url = f"{origin.url}/seg/000.ts"
-    params = {"url": url, "source": "", "sig": streams.sign("segment", "", url)}
+    expires = int(time.time()) + 3600
+    params = {
+        "url": url,
+        "source": "",
+        "exp": str(expires),
+        "sig": streams.sign("segment", "", url, "admin", expires),
+    }
     asyncio.run(streams.aclose())
     return params
 

@@ -252,6 +252,25 @@ async def test_skip_configs(storage: Storage) -> None:
     assert await storage.get_all_skip_configs("bob") == {}
 
 
+async def test_danmaku_choices(storage: Storage) -> None:
+    choice = {"animeId": 7, "animeTitle": "鬼灭之刃 第二季", "keyword": "鬼灭之刃", "offset": -1}
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+    await storage.set_danmaku_choice("alice", "s+1", choice)
+    await storage.set_danmaku_choice("alice", "s+1", choice | {"offset": 2})
+    assert await storage.get_danmaku_choice("alice", "s+1") == choice | {"offset": 2}
+    assert await storage.get_danmaku_choice("bob", "s+1") is None
+    await storage.delete_danmaku_choice("alice", "s+1")
+    await storage.delete_danmaku_choice("alice", "never-chosen")
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+
+
+async def test_deleting_a_user_deletes_their_danmaku_choices(storage: Storage) -> None:
+    await storage.set_password_hash("alice", "h")
+    await storage.set_danmaku_choice("alice", "s+1", {"animeId": 1})
+    await storage.delete_user("alice")
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+
+
 # -- users and sessions --------------------------------------------------------------------
 
 
@@ -531,3 +550,23 @@ async def test_admin_config_version_alone(storage: Storage) -> None:
     assert await storage.get_admin_config_version() == second > first
     await storage.clear_all_data()
     assert await storage.get_admin_config_version() == 0 == (await storage.get_admin_config())[1]
+
+
+async def test_expiring_counters_count_and_expire(storage: Storage) -> None:
+    assert await storage.get_counter("login:ip:x") == 0
+    assert [await storage.incr_counter("login:ip:x", 1) for _ in range(3)] == [1, 2, 3]
+    assert await storage.get_counter("login:ip:x") == 3
+    assert await storage.incr_counter("login:ip:y", 60) == 1
+    await asyncio.sleep(1.2)  # the window is fixed from the first hit
+    assert await storage.get_counter("login:ip:x") == 0
+    assert await storage.incr_counter("login:ip:x", 60) == 1
+    assert await storage.get_counter("login:ip:y") == 1
+    await storage.delete_counter("login:ip:y")
+    assert await storage.get_counter("login:ip:y") == 0
+
+
+async def test_expiring_counters_are_atomic_and_survive_clear_all_data(storage: Storage) -> None:
+    values = await asyncio.gather(*(storage.incr_counter("login:all", 60) for _ in range(25)))
+    assert sorted(values) == list(range(1, 26))
+    await storage.clear_all_data()
+    assert await storage.get_counter("login:all") == 25

@@ -38,6 +38,7 @@ class Favorite(TypedDict, total=False):
     cover: str
     save_time: int
     search_title: str
+    origin: str  # "vod" or "live" (optional)
 
 
 class SkipConfig(TypedDict):
@@ -118,6 +119,13 @@ class Storage(Protocol):
 
     async def delete_skip_config(self, user: str, key: str) -> None: ...
 
+    # -- danmaku choices (the comment track a user picked by hand for "{source}+{id}") -----
+    async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None: ...
+
+    async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None: ...
+
+    async def delete_danmaku_choice(self, user: str, key: str) -> None: ...
+
     # -- credentials and sessions ----------------------------------------------------------
     async def get_password_hash(self, user: str) -> str | None:
         """The stored password value (argon2 hash, or a legacy plain/scrypt value)."""
@@ -174,8 +182,19 @@ class Storage(Protocol):
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up at once, only if ``holder`` still has it."""
 
+    # -- expiring counters (login throttling, revoked session ids; shared by every replica) ----
+    async def incr_counter(self, name: str, ttl_seconds: int) -> int:
+        """Add one to counter ``name`` and return the new value. A counter that did not exist
+        starts at 1 and disappears ``ttl_seconds`` later (later increments keep that expiry:
+        a fixed window). Names are opaque strings of at most 200 characters."""
+
+    async def get_counter(self, name: str) -> int:
+        """The counter's value; 0 when it never existed or has expired."""
+
+    async def delete_counter(self, name: str) -> None: ...
+
     async def clear_all_data(self) -> None:
         """Delete every user's data (including data of names without a credential, session
         epochs and last-online times) and the admin config; the admin config version starts
-        again from 0. Server metadata (``get_meta``) is kept, and data that is not MoonTV's
-        (other key prefixes, other databases) is never touched."""
+        again from 0. Server metadata (``get_meta``) and expiring counters are kept, and data
+        that is not MoonTV's (other key prefixes, other databases) is never touched."""

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.auth.service import Principal
+from moontv.settings import Settings
 from moontv.web.responses import ApiError
 from moontv.web.state import AppState
 
@@ -60,12 +61,19 @@ CurrentUser = Annotated[Principal, Depends(require_user)]
 ActiveUser = Annotated[Principal, Depends(require_active_user)]
 
 
-def client_ip(request: Request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+def _peer(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    """The client's address; ``X-Forwarded-For`` counts only from a trusted proxy."""
+    return settings.proxies.client_address(_peer(request), request.headers.get("x-forwarded-for"))
+
+
+def public_host(request: Request, settings: Settings) -> str:
+    """The host the client asked for; ``X-Forwarded-Host`` counts only from a trusted proxy."""
+    forwarded = settings.proxies.forwarded(_peer(request), request.headers.get("x-forwarded-host"))
+    return forwarded or request.headers.get("host") or f"127.0.0.1:{settings.port}"
 
 
 def set_session_cookie(response: Response, request: Request, state: AppState, token: str) -> None:
@@ -77,13 +85,12 @@ def set_session_cookie(response: Response, request: Request, state: AppState, to
         path="/",
         httponly=True,
         samesite="lax",
-        secure=is_https(request, state.settings.trust_proxy),
+        secure=is_https(request, state.settings),
     )
 
 
-def is_https(request: Request, trust_proxy: bool) -> bool:
-    if trust_proxy:
-        proto = request.headers.get("x-forwarded-proto")
-        if proto:
-            return proto.split(",")[0].strip().lower() == "https"
+def is_https(request: Request, settings: Settings) -> bool:
+    proto = settings.proxies.forwarded(_peer(request), request.headers.get("x-forwarded-proto"))
+    if proto:
+        return proto.lower() == "https"
     return request.url.scheme == "https"

@@ -23,7 +23,7 @@ from moontv.search.service import (
     SearchOptions,
     SourceFailed,
 )
-from moontv.search.suggest import suggestions
+from moontv.search.suggest import scored_suggestions
 from moontv.sources.models import ApiSite, SourceError
 from moontv.web.deps import CurrentUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
@@ -251,30 +251,42 @@ async def custom_categories(state: State, user: CurrentUser) -> Response:
     )
 
 
+SUGGESTION_SOURCES = 3  # sources asked (first page each) for one suggestion answer
+
+
 @router.get("/api/search/suggestions")
 async def search_suggestions(request: Request, state: State, user: CurrentUser) -> Response:
+    """One JSON object ``{suggestions: [{text, type, score}]}`` (Selene and the web UI read this).
+    NDJSON, one object per answered source, only when asked for (``?stream=1`` or an
+    ``application/x-ndjson`` Accept header)."""
     q = _query(request)
     if not q:
         return json_response({"suggestions": []})
     opts, config = await _options(state, request)
-    sites = enabled_sites(config)
-    if not sites:
-        return json_response({"suggestions": []})
-    unfiltered = SearchOptions(opts.timeout, opts.max_page, False, opts.cache_ttl)
-    return StreamingResponse(
-        _suggestion_lines(state, sites[0], q, unfiltered),
-        media_type=NDJSON,
-        headers=private_cache(cache_time(config)),
+    sites = available_sites(config, user.username)[:SUGGESTION_SOURCES]
+    first_pages = SearchOptions(opts.timeout, 1, opts.filter_adult, opts.cache_ttl)
+    stream = request.query_params.get("stream")
+    if (stream is not None and stream != "0") or "application/x-ndjson" in request.headers.get("accept", ""):
+        return StreamingResponse(
+            _suggestion_lines(state, sites, q, first_pages),
+            media_type="application/x-ndjson",
+            headers=private_cache(cache_time(config)),
+        )
+    titles: list[str] = []
+    for outcome in await state.search.collect(sites, q, first_pages):
+        titles.extend(str(r.get("title", "")) for r in outcome.results)
+    found = scored_suggestions(titles, q)
+    return json_response(
+        {"suggestions": found}, headers=private_cache(cache_time(config)) if found else NO_STORE
     )
 
 
-async def _suggestion_lines(state: State, site: ApiSite, q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
-    try:
-        async for _, page in state.search.source_pages(site, q, opts):
-            texts = suggestions((r.get("title", "") for r in page), q)
-            yield _line({"suggestions": [{"text": t} for t in texts]})
-    except SourceFailed:
-        yield _line({"suggestions": []})
+async def _suggestion_lines(
+    state: State, sites: list[ApiSite], q: str, opts: SearchOptions
+) -> AsyncIterator[bytes]:
+    async for event in state.search.stream(sites, q, opts):
+        if isinstance(event, PageEvent):
+            yield _line({"suggestions": scored_suggestions((r.get("title", "") for r in event.results), q)})
 
 
 @router.get("/api/detail")

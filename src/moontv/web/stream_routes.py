@@ -21,8 +21,10 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from moontv.auth.service import Principal
 from moontv.config.admin import available_sites
 from moontv.sources.models import SourceError
+from moontv.streams import sniff
 from moontv.streams.netguard import BlockedURL, NetGuard
 from moontv.streams.playlist import KEY, SEGMENT, Playlist, PlaylistError, parse, rewrite
 from moontv.streams.probe import probe_stream
@@ -36,7 +38,7 @@ router = APIRouter()
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 MAX_URL = 4096
 VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
-PASS_HEADERS = ("content-type", "content-length", "content-range", "accept-ranges", "last-modified", "etag")
+PASS_HEADERS = ("content-length", "content-range", "accept-ranges", "last-modified", "etag")
 
 
 def _streams(state: AppState) -> StreamService:
@@ -93,7 +95,9 @@ def _blocked(exc: BlockedURL) -> ApiError:
 @router.get("/api/proxy/m3u8")
 async def proxy_m3u8(request: Request, state: State, user: CurrentUser) -> Response:
     opts = await _options(state, request)
-    return await render_playlist(state, _url_param(request), opts, _streams(state).mapper(opts))
+    return await render_playlist(
+        state, _url_param(request), opts, _streams(state).mapper(opts, user.username)
+    )
 
 
 async def _fetch_parsed(service: StreamService, url: str, opts: SourceOptions) -> tuple[str, str, Playlist]:
@@ -116,7 +120,7 @@ async def render_playlist(
     service = _streams(state)
     await _checked(state, url)
     _, text, playlist = await _fetch_parsed(service, url, opts)
-    headers = {"X-Content-Type-Options": "nosniff"}
+    headers = dict(sniff.RELAY_HEADERS)
     remove: frozenset[int] = frozenset()
     if playlist.is_master:
         headers["X-MoonTV-Ads"] = "master"
@@ -168,18 +172,25 @@ async def proxy_m3u8_debug(request: Request, state: State, user: CurrentUser) ->
     return json_response(data, headers=NO_STORE)
 
 
-def _signed_target(request: Request, service: StreamService, kind: str) -> tuple[str, str]:
+async def _signed_target(request: Request, state: AppState, user: Principal, kind: str) -> str:
+    """The URL a signed proxy link may fetch: signed for this user, unexpired, source still allowed."""
     url = _url_param(request)
     source = (request.query_params.get("source") or "").strip()
-    if not service.verify(kind, source, url, request.query_params.get("sig") or ""):
+    params = request.query_params
+    service = _streams(state)
+    if not service.verify(kind, source, url, user.username, params.get("exp") or "", params.get("sig") or ""):
         raise ApiError(403, "签名无效")
-    return url, source
+    if source:
+        snapshot = await state.config.get()
+        if not any(site.key == source for site in available_sites(snapshot.config, user.username)):
+            raise ApiError(403, "无权访问该视频源")
+    return url
 
 
 @router.get("/api/proxy/segment")
 async def proxy_segment(request: Request, state: State, user: CurrentUser) -> Response:
     service = _streams(state)
-    url, _ = _signed_target(request, service, SEGMENT)
+    url = await _signed_target(request, state, user, SEGMENT)
     opts = await _options(state, request)
     headers = opts.headers()
     for name in ("range", "if-range"):
@@ -195,20 +206,43 @@ async def proxy_segment(request: Request, state: State, user: CurrentUser) -> Re
         raise ApiError(504, "上游请求超时") from None
     except httpx.HTTPError as exc:
         raise ApiError(502, f"上游请求失败: {type(exc).__name__}") from None
-    if response.status_code not in (200, 206, 416):
+    try:
+        return await relay_segment(response)
+    except BaseException:
         await response.aclose()
+        raise
+
+
+async def relay_segment(response: httpx.Response) -> Response:
+    """Stream an upstream segment on, typed from its first bytes (see streams/sniff.py)."""
+    if response.status_code not in (200, 206, 416):
         raise ApiError(502, f"上游返回 HTTP {response.status_code}", upstreamStatus=response.status_code)
+    if response.headers.get("content-encoding", "identity").lower() != "identity":
+        raise ApiError(502, "上游返回了压缩的分片")  # identity was asked for; encoded bytes cannot be typed
+    chunks = response.aiter_raw()
+    head = b""
+    if response.status_code != 416:
+        async for chunk in chunks:
+            head += chunk
+            if len(head) >= sniff.SNIFF_BYTES:
+                break
     out = {k: v for k in PASS_HEADERS if (v := response.headers.get(k)) is not None}
-    encoding = response.headers.get("content-encoding")
-    if encoding:
-        out["content-encoding"] = encoding  # raw bytes are passed on, so the encoding stays valid
-    out.setdefault("content-type", "video/mp2t")
+    out.update(sniff.RELAY_HEADERS)
     out["Cache-Control"] = "private, max-age=3600"
-    out["X-Content-Type-Options"] = "nosniff"
+    media_type = sniff.segment_type(head)
+    if media_type is None and response.status_code == 206 and not _range_from_start(response):
+        media_type = sniff.KEY_TYPE  # a middle part of a file cannot be typed: an opaque download
+        out["Content-Disposition"] = "attachment"
+    elif media_type is None and head:
+        await response.aclose()
+        raise ApiError(502, "上游返回的不是媒体分片")
+    out["content-type"] = media_type or sniff.KEY_TYPE
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for chunk in response.aiter_raw():
+            if head:
+                yield head
+            async for chunk in chunks:
                 yield chunk
         finally:
             await response.aclose()
@@ -218,10 +252,14 @@ async def proxy_segment(request: Request, state: State, user: CurrentUser) -> Re
     )
 
 
+def _range_from_start(response: httpx.Response) -> bool:
+    return (response.headers.get("content-range") or "").strip().lower().startswith("bytes 0-")
+
+
 @router.get("/api/proxy/key")
 async def proxy_key(request: Request, state: State, user: CurrentUser) -> Response:
     service = _streams(state)
-    url, _ = _signed_target(request, service, KEY)
+    url = await _signed_target(request, state, user, KEY)
     opts = await _options(state, request)
     try:
         key = await service.fetch_key(url, opts)
@@ -229,7 +267,10 @@ async def proxy_key(request: Request, state: State, user: CurrentUser) -> Respon
         raise _blocked(exc) from None
     except UpstreamError as exc:
         raise _upstream_error(exc) from None
-    return Response(key, media_type="application/octet-stream", headers={**NO_STORE})
+    media_type = sniff.key_type(key)
+    if media_type is None:
+        raise ApiError(502, "上游返回的不是 16 字节的密钥")
+    return Response(key, media_type=media_type, headers={**NO_STORE, **sniff.RELAY_HEADERS})
 
 
 @router.get("/api/image-proxy")
@@ -254,8 +295,7 @@ async def image_proxy(request: Request, state: State, user: CurrentUser) -> Resp
         media_type=image.content_type,
         headers={
             "Cache-Control": "private, max-age=604800, immutable",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
+            **sniff.RELAY_HEADERS,
             "X-MoonTV-Cache": origin,
         },
     )
