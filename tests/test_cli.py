@@ -234,3 +234,17 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(tmp_path: Path, f
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_healthcheck_imports_no_settings_nor_app(tmp_path: Path) -> None:
+    """The container HEALTHCHECK runs every second while the server starts: it must stay light."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "moontv", "healthcheck", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and "unhealthy" in proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "moontv.cli" in imported
+    assert not {"pydantic", "moontv.settings", "moontv.app", "asyncio", "fastapi"} & imported

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import logging
 import os
@@ -13,12 +12,17 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moontv import __version__
-from moontv.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from moontv.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from moontv.settings import load_settings
+
     overrides: dict[str, object] = {}
     for name in ("host", "port", "config_file", "data_dir"):
         value = getattr(args, name, None)
@@ -152,6 +156,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
+    import asyncio
+
     from moontv.auth.service import AuthError, validate_password, validate_username
     from moontv.config.admin import find_user
 
@@ -215,6 +221,8 @@ def _default_key(name: str, api: str) -> str:
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
+    import asyncio
+
     from moontv.admin import AdminError
     from moontv.admin.sources import apply
 
@@ -249,6 +257,8 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
+    import asyncio
+
     import httpx
 
     from moontv.config.admin import enabled_sites
@@ -402,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.func is cmd_healthcheck:
+        # the container HEALTHCHECK runs this every few seconds while the server starts: no settings
+        # (pydantic), no app modules, so it takes as little CPU from the starting server as it can
+        return cmd_healthcheck(args)
+    from moontv.settings import SettingsError
+
     try:
         return int(args.func(args))
     except SettingsError as exc:
