@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from moontv.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from moontv.auth.passwords import dummy_hash, hash_password, verify_password
 from moontv.auth.throttle import LoginLimits, LoginThrottle
 from moontv.auth.tokens import TokenClaims, TokenSigner
 from moontv.auth.usernames import canonical, new_username_problem
@@ -81,8 +81,9 @@ class AuthService:
                 settings.login_rate_limit, settings.login_user_rate_limit, settings.login_global_rate_limit
             ),
         )
-        # The owner's PASSWORD is checked through the same slow hash as everyone's (hashed once here).
-        self._owner_hash = hash_password(settings.password) if settings.password else None
+        # The owner's PASSWORD is checked through the same slow hash as everyone's (hashed once, at
+        # the first owner login rather than at start-up).
+        self._owner_hash: str | None = None
         self._owner_fingerprint = signer.fingerprint(settings.password) if settings.password else ""
 
     @property
@@ -109,12 +110,14 @@ class AuthService:
 
     async def _check_credentials(self, username: str, password: str) -> Principal | None:
         if username == self.owner:
-            if self._owner_hash is None:
-                verify_password(DUMMY_HASH, password)
+            if not self._settings.password:
+                verify_password(dummy_hash(), password)
                 return None
+            if self._owner_hash is None:
+                self._owner_hash = hash_password(self._settings.password)
             return Principal(username, "owner") if verify_password(self._owner_hash, password).ok else None
         stored = await self._storage.get_password_hash(username)
-        result = verify_password(stored or DUMMY_HASH, password)
+        result = verify_password(stored or dummy_hash(), password)
         if stored is None or not result.ok:
             return None
         if result.needs_rehash:
