@@ -97,7 +97,12 @@ async def get_config(state: State, user: CurrentUser) -> Response:
     require_admin(user, "你是管理员吗你就访问？")
     state.config.invalidate()
     snapshot = await state.config.get()
-    view = admin_view(snapshot.config, await state.storage.get_last_online())
+    tokens = services(state).tvbox
+    names = [
+        u["username"] for u in snapshot.config["UserConfig"]["Users"] if isinstance(u.get("username"), str)
+    ]
+    tvbox = {name: await tokens.info(name) for name in names}
+    view = admin_view(snapshot.config, await state.storage.get_last_online(), tvbox)
     return json_response(
         {
             "Role": user.role,
@@ -203,7 +208,7 @@ async def start_check(request: Request, state: State, user: CurrentUser) -> Resp
     require_admin(user)
     body = await read_json_object(request)
     query = body.get("query") or DEFAULT_QUERY
-    if not isinstance(query, str) or len(query.strip()) > MAX_QUERY or not query.strip():
+    if not isinstance(query, str) or len(query.strip()) > MAX_QUERY:
         raise ApiError(400, "检测关键词无效")
     snapshot = await state.config.get()
     all_sources = [s for s in snapshot.config["SourceConfig"] if s.get("api")]

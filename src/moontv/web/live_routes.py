@@ -24,7 +24,7 @@ from moontv.live.access import available_lives, find_live, web_live_enabled
 from moontv.live.epg import now_next
 from moontv.live.playlist import Channel, ParsedPlaylist, web_playable
 from moontv.live.service import LiveError, LiveService, LiveSource, live_entries
-from moontv.streams.playlist import KEY, MAP, PLAYLIST, SEGMENT, rewrite
+from moontv.streams.playlist import KEY, MAP, PLAYLIST, SEGMENT
 from moontv.streams.service import LIVE_PREFIX, SIGNATURE_HOURS, SourceOptions, StreamService
 from moontv.web.deps import ActiveUser, CurrentUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache, read_json_object
@@ -211,8 +211,10 @@ async def proxy_live(request: Request, state: State, user: CurrentUser) -> Respo
             raise ApiError(403, "该地址不属于此直播源")
     await _checked(state, url)
     opts = SourceOptions(key=LIVE_PREFIX + key, ad_filter=False, user_agent=source.user_agent)
-    _, _, playlist = await _fetch_parsed(service, url, opts)
-    body = rewrite(playlist, live_mapper(service, key, user.username))
+    _, text, playlist = await _fetch_parsed(service, url, opts)
+    body = await service.rewrite_playlist(
+        playlist, live_mapper(service, key, user.username), frozenset(), len(text)
+    )
     return Response(
         body.encode(),
         media_type=PLAYLIST_TYPE,
