@@ -33,6 +33,7 @@ import httpx
 from prometheus_client import Counter, Histogram
 
 from moontv.aes import aes_cbc_decrypt
+from moontv.errors import ServiceError
 from moontv.streams import ads
 from moontv.streams.netguard import BlockedURL, NetGuard
 from moontv.streams.playlist import (
@@ -57,13 +58,12 @@ ADS_CACHE_SIZE = 512
 T = TypeVar("T")
 
 
-class UpstreamError(Exception):
+class UpstreamError(ServiceError):
     """An upstream answered badly or not at all. ``status`` is the HTTP status to answer with."""
 
     def __init__(self, status: int, message: str, *, upstream_status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        extra = {} if upstream_status is None else {"upstreamStatus": upstream_status}
+        super().__init__(status, message, **extra)
         self.upstream_status = upstream_status
 
 
@@ -122,7 +122,7 @@ def consume_result(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-class TTLCache(Generic[T]):
+class SingleFlightCache(Generic[T]):
     """A small LRU with expiry and single-flight loading (one upstream job per key at a time)."""
 
     def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -199,11 +199,13 @@ class StreamService:
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30),
         )
         self._key = hmac.new(secret, b"moontv/stream-proxy/v1", hashlib.sha256).digest()
-        self.ads_cache: TTLCache[tuple[str, ads.Decision]] = TTLCache(ADS_CACHE_SIZE, ADS_CACHE_TTL)
-        self.key_cache: TTLCache[bytes] = TTLCache(256, 600.0)
+        self.ads_cache: SingleFlightCache[tuple[str, ads.Decision]] = SingleFlightCache(
+            ADS_CACHE_SIZE, ADS_CACHE_TTL
+        )
+        self.key_cache: SingleFlightCache[bytes] = SingleFlightCache(256, 600.0)
         self.probe_limiter = asyncio.Semaphore(probe_concurrency)  # ad probes, server-wide
         self.speed_limiter = asyncio.Semaphore(speedtest_concurrency)  # source speed tests
-        self.speed_cache: TTLCache[dict[str, Any]] = TTLCache(1024, 300.0)
+        self.speed_cache: SingleFlightCache[dict[str, Any]] = SingleFlightCache(1024, 300.0)
         self.ads_removed = self.ads_seconds = self.ads_runs = None
         if registry is not None:
             self.ads_runs = Counter(

@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv import __version__
-from moontv.web.deps import State
-from moontv.web.responses import NO_STORE, ApiError, json_response
+from moontv.errors import ServiceError
+from moontv.web.deps import State, bearer_token
+from moontv.web.responses import NO_STORE, json_response
 
 router = APIRouter()
 READY_TIMEOUT = 1.0
@@ -54,9 +55,9 @@ async def ready(state: State) -> Response:
 async def metrics(request: Request, state: State) -> Response:
     token = state.settings.metrics_token
     if token:
-        given = request.headers.get("authorization", "")[7:]
+        given = bearer_token(request) or ""
         if not hmac.compare_digest(given.encode(), token.encode()):
-            raise ApiError(401, "Unauthorized")
+            raise ServiceError(401, "Unauthorized")
     snapshot = state.breakers.snapshot()
     for key, info in snapshot.items():
         state.metrics.on_circuit(key, str(info.get("state", "closed")))

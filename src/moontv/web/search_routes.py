@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
-from starlette.requests import Request
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 from starlette.responses import Response, StreamingResponse
 
 from moontv.auth.service import Principal
-from moontv.config.admin import available_sites, cache_time, enabled_sites
+from moontv.config.admin import available_sites, cache_time
+from moontv.errors import ServiceError
 from moontv.search.service import (
     FILTERED,
     NO_RESULTS,
@@ -24,40 +24,38 @@ from moontv.search.service import (
     SourceFailed,
 )
 from moontv.search.suggest import suggestions
-from moontv.sources.models import ApiSite, SourceError
+from moontv.sources.models import ApiSite
+from moontv.web.common import find_site
 from moontv.web.deps import CurrentUser, State
-from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
+from moontv.web.params import Timeout, clamp, required
+from moontv.web.params import vod_id as vod_id_format
+from moontv.web.responses import NO_STORE, json_response, private_cache
+from moontv.web.state import AppState
 
 router = APIRouter()
 
 NDJSON = "application/json; charset=utf-8"
 MAX_QUERY = 100
-VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
 
 
-def _query(request: Request) -> str:
-    q = (request.query_params.get("q") or "").strip()
-    if len(q) > MAX_QUERY:
-        raise ApiError(400, f"搜索关键词不能超过 {MAX_QUERY} 个字符")
-    return q
+def _search_text(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_QUERY:
+        raise ValueError(f"搜索关键词不能超过 {MAX_QUERY} 个字符")
+    return value
 
 
-def _timeout(request: Request, default: float) -> float:
-    raw = request.query_params.get("timeout")
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        return default
-    return min(max(value, 1.0), 60.0) if value == value else default
+Q = Annotated[str, Query(description="search keyword"), AfterValidator(_search_text)]
+SourceFilter = Annotated[str, Query(description="comma-separated source keys to search (default: all)")]
 
 
-async def _options(state: State, request: Request) -> tuple[SearchOptions, dict[str, Any]]:
+async def _options(state: AppState, timeout: float | None) -> tuple[SearchOptions, dict[str, Any]]:
     snapshot = await state.config.get()
     site = snapshot.config["SiteConfig"]
     max_page = site.get("SearchDownstreamMaxPage")
     ttl = cache_time(snapshot.config)
     opts = SearchOptions(
-        timeout=_timeout(request, state.settings.upstream_timeout),
+        timeout=clamp(timeout, state.settings.upstream_timeout, 1.0, 60.0),
         max_page=max_page
         if isinstance(max_page, int) and 1 <= max_page <= 50
         else state.settings.search_max_page,
@@ -67,9 +65,8 @@ async def _options(state: State, request: Request) -> tuple[SearchOptions, dict[
     return opts, snapshot.config
 
 
-def _user_sites(config: dict[str, Any], user: Principal, request: Request) -> list[ApiSite]:
+def _user_sites(config: dict[str, Any], user: Principal, wanted: str) -> list[ApiSite]:
     sites = available_sites(config, user.username)
-    wanted = request.query_params.get("sources")
     if wanted:
         keys = {k.strip() for k in wanted.split(",") if k.strip()}
         sites = [s for s in sites if s.key in keys]
@@ -81,14 +78,19 @@ def _line(data: Any) -> bytes:
 
 
 @router.get("/api/search")
-async def search(request: Request, state: State, user: CurrentUser) -> Response:
-    q = _query(request)
+async def search(
+    state: State,
+    user: CurrentUser,
+    q: Q = "",
+    sources: SourceFilter = "",
+    timeout: Timeout = None,
+    stream: Annotated[str | None, Query(description="any value but 0: NDJSON events")] = None,
+) -> Response:
     if not q:
         return json_response({"results": []}, headers=NO_STORE)
-    opts, config = await _options(state, request)
-    sites = _user_sites(config, user, request)
+    opts, config = await _options(state, timeout)
+    sites = _user_sites(config, user, sources)
     ttl = cache_time(config)
-    stream = request.query_params.get("stream")
     if stream is not None and stream != "0":
         state.metrics.search_requests.labels("ndjson").inc()
         return StreamingResponse(
@@ -108,7 +110,7 @@ async def search(request: Request, state: State, user: CurrentUser) -> Response:
     return json_response({"results": results, "failedSources": failed}, headers=headers)
 
 
-async def _ndjson(state: State, sites: list[ApiSite], q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
+async def _ndjson(state: AppState, sites: list[ApiSite], q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
     failed: list[dict[str, str]] = []
     everything: list[dict[str, Any]] = []
     async for event in state.search.stream(sites, q, opts):
@@ -133,12 +135,13 @@ def _sse(data: dict[str, Any]) -> bytes:
 
 
 @router.get("/api/search/ws")
-async def search_events(request: Request, state: State, user: CurrentUser) -> Response:
-    q = _query(request)
+async def search_events(
+    state: State, user: CurrentUser, q: Q = "", sources: SourceFilter = "", timeout: Timeout = None
+) -> Response:
     if not q:
-        raise ApiError(400, "搜索关键词不能为空")
-    opts, config = await _options(state, request)
-    sites = _user_sites(config, user, request)
+        raise ServiceError(400, "搜索关键词不能为空")
+    opts, config = await _options(state, timeout)
+    sites = _user_sites(config, user, sources)
     state.metrics.search_requests.labels("sse").inc()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Access-Control-Allow-Origin": "*"}
     return StreamingResponse(
@@ -147,7 +150,7 @@ async def search_events(request: Request, state: State, user: CurrentUser) -> Re
 
 
 async def _sse_events(
-    state: State, sites: list[ApiSite], q: str, opts: SearchOptions
+    state: AppState, sites: list[ApiSite], q: str, opts: SearchOptions
 ) -> AsyncIterator[bytes]:
     yield _sse({"type": "start", "query": q, "totalSources": len(sites), "timestamp": _now_ms()})
     collected: dict[str, list[tuple[int, list[dict[str, Any]]]]] = {s.key: [] for s in sites}
@@ -191,25 +194,28 @@ async def _sse_events(
 
 
 @router.get("/api/search/one")
-async def search_one(request: Request, state: State, user: CurrentUser) -> Response:
-    q = _query(request)
-    resource_id = (request.query_params.get("resourceId") or "").strip()
+async def search_one(
+    state: State,
+    user: CurrentUser,
+    q: Q = "",
+    resource_id: Annotated[str, Query(alias="resourceId", description="a source key")] = "",
+    timeout: Timeout = None,
+) -> Response:
+    resource_id = resource_id.strip()
     if not q or not resource_id:
         return json_response({"result": None, "error": "缺少必要参数: q 或 resourceId"})
-    opts, config = await _options(state, request)
-    site = next((s for s in available_sites(config, user.username) if s.key == resource_id), None)
-    if site is None:
-        raise ApiError(404, f"未找到指定的视频源: {resource_id}", result=None)
+    opts, config = await _options(state, timeout)
+    site = find_site(config, user, resource_id, result=None)
     try:
         results = await state.search.all_pages(site, q, opts)
     except SourceFailed as exc:
         if exc.message in (NO_RESULTS, FILTERED):
             results = []
         else:
-            raise ApiError(502, "搜索失败", result=None, reason=exc.message) from None
+            raise ServiceError(502, "搜索失败", result=None, reason=exc.message) from None
     matches = [r for r in results if r.get("title") == q]
     if not matches:
-        raise ApiError(404, "未找到结果", result=None)
+        raise ServiceError(404, "未找到结果", result=None)
     return json_response({"results": matches}, headers=private_cache(cache_time(config)))
 
 
@@ -244,12 +250,11 @@ async def custom_categories(state: State, user: CurrentUser) -> Response:
 
 
 @router.get("/api/search/suggestions")
-async def search_suggestions(request: Request, state: State, user: CurrentUser) -> Response:
-    q = _query(request)
+async def search_suggestions(state: State, user: CurrentUser, q: Q = "", timeout: Timeout = None) -> Response:
     if not q:
         return json_response({"suggestions": []})
-    opts, config = await _options(state, request)
-    sites = enabled_sites(config)
+    opts, config = await _options(state, timeout)
+    sites = available_sites(config, user.username)
     if not sites:
         return json_response({"suggestions": []})
     unfiltered = SearchOptions(opts.timeout, opts.max_page, False, opts.cache_ttl)
@@ -260,7 +265,9 @@ async def search_suggestions(request: Request, state: State, user: CurrentUser) 
     )
 
 
-async def _suggestion_lines(state: State, site: ApiSite, q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
+async def _suggestion_lines(
+    state: AppState, site: ApiSite, q: str, opts: SearchOptions
+) -> AsyncIterator[bytes]:
     try:
         async for _, page in state.search.source_pages(site, q, opts):
             texts = suggestions((r.get("title", "") for r in page), q)
@@ -270,23 +277,23 @@ async def _suggestion_lines(state: State, site: ApiSite, q: str, opts: SearchOpt
 
 
 @router.get("/api/detail")
-async def detail(request: Request, state: State, user: CurrentUser) -> Response:
-    vod_id = request.query_params.get("id") or ""
-    source = request.query_params.get("source") or ""
-    if not vod_id or not source:
-        raise ApiError(400, "缺少必要参数")
-    if not VOD_ID_RE.match(vod_id):
-        raise ApiError(400, "无效的视频ID格式")
+async def detail(
+    state: State,
+    user: CurrentUser,
+    source: Annotated[str, Query(validate_default=True), AfterValidator(required("缺少必要参数"))] = "",
+    vod_id: Annotated[
+        str,
+        Query(alias="id", validate_default=True),
+        AfterValidator(required("缺少必要参数")),
+        AfterValidator(vod_id_format),
+    ] = "",
+    timeout: Timeout = None,
+) -> Response:
     snapshot = await state.config.get()
-    site = next((s for s in enabled_sites(snapshot.config) if s.key == source), None)
-    if site is None:
-        raise ApiError(400, "无效的API来源")
-    try:
-        result = await state.cms.detail(
-            site, vod_id, timeout=_timeout(request, state.settings.upstream_timeout)
-        )
-    except SourceError as exc:
-        raise ApiError(502, exc.user_message) from None
+    site = find_site(snapshot.config, user, source, message="无效的API来源")
+    result = await state.cms.detail(
+        site, vod_id, timeout=clamp(timeout, state.settings.upstream_timeout, 1.0, 60.0)
+    )
     if result is None:
-        raise ApiError(404, "未找到该视频")
+        raise ServiceError(404, "未找到该视频")
     return json_response(result, headers=private_cache(cache_time(snapshot.config)))

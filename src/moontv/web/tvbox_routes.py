@@ -1,5 +1,7 @@
 """TVBox endpoints, gated by a per-user revocable token (never the site password).
 
+- ``GET /api/tvbox/token``, ``POST /api/tvbox/token {"action": "rotate"|"revoke"}`` — a signed-in user's
+  own token (admins manage everyone's through ``/api/admin/tvbox``).
 - ``GET /api/tvbox/config?token=…[&filter=adult,ads][&format=base64]`` — the TVBox JSON.
 - ``GET /api/tvbox/s/{token}/categories`` (and ``/api/tvbox/categories?token=…``) — Douban façade.
 - ``GET /api/tvbox/s/{token}/cms/{filters}/{key}`` — the user's source through a filtering proxy.
@@ -16,38 +18,87 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from moontv.auth.service import Principal
 from moontv.config.admin import available_sites, cache_time
 from moontv.douban.client import DoubanError, DoubanProxy
-from moontv.sources.models import SourceError
+from moontv.errors import ServiceError
 from moontv.streams.playlist import PLAYLIST
+from moontv.streams.service import source_options
 from moontv.tvbox import service as tvbox
-from moontv.web.admin_routes import origin, services
-from moontv.web.deps import State, optional_user
-from moontv.web.responses import ApiError, json_response, private_cache
-from moontv.web.stream_routes import render_playlist, source_options_for
+from moontv.web.admin_requests import TvboxRequest, only_known_fields
+from moontv.web.common import expected_version, find_site
+from moontv.web.deps import CurrentUser, OptionalUser, State
+from moontv.web.forwarded import origin
+from moontv.web.playlists import render_playlist
+from moontv.web.responses import NO_STORE, json_response, private_cache, read_json_object
+from moontv.web.state import AppState
+from moontv.web.tvbox_access import tvbox_url
 
 router = APIRouter()
 
 
 async def _holder(
-    request: Request, state: Any, token: str | None, *, allow_session: bool = False
+    state: AppState, token: str | None, session: Principal | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """The user a request acts for, after the enabled/token/ban checks; plus the config."""
+    """The user a request acts for, after the enabled/token/ban checks; plus the config.
+    ``session``: the signed-in user, for the routes a browser may call without a token."""
     config = (await state.config.get()).config
     if config["SiteConfig"].get("TVBoxEnabled") is not True:
-        raise ApiError(403, "TVBox 接口未开启")
-    username = await services(state).tvbox.resolve(token) if token else None
-    if username is None and allow_session and not token:
-        principal = await optional_user(request, state)
-        username = principal.username if principal is not None else None
+        raise ServiceError(403, "TVBox 接口未开启")
+    username = await state.tvbox.resolve(token) if token else None
+    if username is None and session is not None and not token:
+        username = session.username
     if username is None:
-        raise ApiError(401, "令牌无效或已撤销" if token else "缺少 TVBox 令牌")
+        raise ServiceError(401, "令牌无效或已撤销" if token else "缺少 TVBox 令牌")
     principal = await state.auth.principal_for(username)
     if principal is None:
-        raise ApiError(401, "令牌无效或已撤销")
+        raise ServiceError(401, "令牌无效或已撤销")
     if principal.banned:
-        raise ApiError(403, "用户已被封禁")
+        raise ServiceError(403, "用户已被封禁")
     return username, config
+
+
+@router.get("/api/tvbox/token")
+async def get_own_token(request: Request, state: State, user: CurrentUser) -> Response:
+    snapshot = await state.config.get()
+    return json_response(
+        {
+            "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
+            "token": state.tvbox.info(snapshot.config, user.username),
+            "url": None,
+            "urlTemplate": tvbox_url(request, state.settings, "<token>"),
+            "filters": ["adult", "ads"],
+        },
+        headers=NO_STORE,
+    )
+
+
+@router.post("/api/tvbox/token")
+async def post_own_token(request: Request, state: State, user: CurrentUser) -> Response:
+    """Rotate or revoke the caller's own token (banned users cannot)."""
+    body = only_known_fields(TvboxRequest, await read_json_object(request))
+    version = expected_version(request, body)
+    action = body.get("action")
+    if action not in ("rotate", "revoke") or body.get("username") not in (None, "", user.username):
+        raise ServiceError(400, "参数格式错误")
+    if user.banned:
+        raise ServiceError(403, "用户已被封禁")
+    if action == "revoke":
+        new_version = await state.tvbox.revoke(user.username, expected_version=version)
+        return json_response(
+            {"ok": True, "username": user.username, "version": new_version}, headers=NO_STORE
+        )
+    token, new_version = await state.tvbox.issue(user.username, expected_version=version)
+    return json_response(
+        {
+            "ok": True,
+            "username": user.username,
+            "token": token,
+            "url": tvbox_url(request, state.settings, token),
+            "version": new_version,
+        },
+        headers=NO_STORE,
+    )
 
 
 def _with_query(base: str, query: str) -> str:
@@ -59,13 +110,13 @@ def _with_query(base: str, query: str) -> str:
 @router.get("/api/tvbox/config")
 async def tvbox_config(request: Request, state: State) -> Response:
     token = request.query_params.get("token") or ""
-    username, config = await _holder(request, state, token)
+    username, config = await _holder(state, token)
     try:
         filters = tvbox.parse_filters(request.query_params.get("filter"))
     except ValueError as exc:
-        raise ApiError(400, f"未知的过滤类型: {exc}") from None
+        raise ServiceError(400, f"未知的过滤类型: {exc}") from None
     body = tvbox.build_config(
-        origin(request, state), token, available_sites(config, username), filters=filters
+        origin(request, state.settings), token, available_sites(config, username), filters=filters
     )
     headers = {**private_cache(cache_time(config)), "Referrer-Policy": "no-referrer"}
     if request.query_params.get("format") == "base64" or request.query_params.get("base64") == "1":
@@ -75,8 +126,10 @@ async def tvbox_config(request: Request, state: State) -> Response:
     return json_response(body, headers=headers)
 
 
-async def _categories(request: Request, state: Any, token: str | None) -> Response:
-    _, config = await _holder(request, state, token, allow_session=True)
+async def _categories(
+    request: Request, state: AppState, token: str | None, session: Principal | None
+) -> Response:
+    _, config = await _holder(state, token, session)
     cats = tvbox.categories(config.get("CustomCategories") or [])
     params = request.query_params
     t, wd = params.get("t") or "", (params.get("wd") or "").strip()[:50]
@@ -91,16 +144,16 @@ async def _categories(request: Request, state: Any, token: str | None) -> Respon
         size = min(50, max(1, int(params.get("pagesize") or 20)))
         index = int(t) if t else 1
     except ValueError:
-        raise ApiError(400, "参数格式错误") from None
+        raise ServiceError(400, "参数格式错误") from None
     if not 1 <= index <= len(cats):
-        raise ApiError(404, "分类不存在")
+        raise ServiceError(404, "分类不存在")
     cat = cats[index - 1]
     kwargs = tvbox.recommend_params(cat, wd or None)
     if "category" not in kwargs:
         kwargs["category"] = ""
     proxy = DoubanProxy.from_site(config["SiteConfig"])
     try:
-        cards = await services(state).douban.recommend(
+        cards = await state.douban.recommend(
             cat.kind,
             proxy,
             limit=size,
@@ -128,38 +181,32 @@ async def _categories(request: Request, state: Any, token: str | None) -> Respon
 
 
 @router.get("/api/tvbox/categories")
-async def tvbox_categories(request: Request, state: State) -> Response:
-    return await _categories(request, state, request.query_params.get("token"))
+async def tvbox_categories(request: Request, state: State, user: OptionalUser) -> Response:
+    return await _categories(request, state, request.query_params.get("token"), user)
 
 
 @router.get("/api/tvbox/s/{token}/categories")
-async def tvbox_token_categories(token: str, request: Request, state: State) -> Response:
-    return await _categories(request, state, token)
+async def tvbox_token_categories(token: str, request: Request, state: State, user: OptionalUser) -> Response:
+    return await _categories(request, state, token, user)
 
 
 @router.get("/api/tvbox/s/{token}/cms/{filters}/{key}")
 async def tvbox_cms(token: str, filters: str, key: str, request: Request, state: State) -> Response:
-    username, config = await _holder(request, state, token)
+    username, config = await _holder(state, token)
     try:
         wanted = tvbox.parse_filters(filters)
     except ValueError as exc:
-        raise ApiError(400, f"未知的过滤类型: {exc}") from None
-    site = next((s for s in available_sites(config, username) if s.key == key), None)
-    if site is None:
-        raise ApiError(404, "未找到指定的视频源")
+        raise ServiceError(400, f"未知的过滤类型: {exc}") from None
+    site = find_site(config, username, key, message="未找到指定的视频源")
     forwarded = [(k, v[:200]) for k, v in request.query_params.multi_items() if k in tvbox.CMS_QUERY_PARAMS]
     url = _with_query(site.api, urlencode(forwarded)) if forwarded else site.api
-    try:
-        envelope = await state.cms.fetch_json(
-            url, timeout=state.settings.upstream_timeout, source_key=site.key
-        )
-    except SourceError as exc:
-        raise ApiError(502, exc.user_message) from None
+    envelope = await state.cms.fetch_json(url, timeout=state.settings.upstream_timeout, source_key=site.key)
     rewrite = None
-    if "ads" in wanted and state.streams is not None:
+    if "ads" in wanted:
         # Episode playlists go through the token-gated playlist route below (TVBox players send
         # no cookie), so ads are removed before the player sees the playlist.
-        base = f"{origin(request, state)}/api/tvbox/s/{quote(token, safe='')}/m3u8/{quote(key, safe='')}"
+        token_path = f"/api/tvbox/s/{quote(token, safe='')}/m3u8/{quote(key, safe='')}"
+        base = origin(request, state.settings) + token_path
 
         def rewrite(url: str) -> str:
             return f"{base}?url={quote(url, safe='')}"
@@ -171,13 +218,12 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
 async def tvbox_playlist(token: str, key: str, request: Request, state: State) -> Response:
     """A source's playlist with ad blocks removed, for TVBox players (token instead of cookie).
     Variant playlists come back through this route; segments and keys stay upstream URLs."""
-    username, config = await _holder(request, state, token)
-    if not any(s.key == key for s in available_sites(config, username)):
-        raise ApiError(404, "未找到指定的视频源")
+    username, config = await _holder(state, token)
+    find_site(config, username, key, message="未找到指定的视频源")
     url = (request.query_params.get("url") or "").strip()
     if not url or len(url) > 4096:
-        raise ApiError(400, "缺少 url 参数")
-    opts = await source_options_for(state, key)
+        raise ServiceError(400, "缺少 url 参数")
+    opts = source_options(config, key, ad_default=state.settings.ad_filter)
 
     def mapper(kind: str, target: str) -> str:
         if kind == PLAYLIST and target.lower().startswith(("http://", "https://")):

@@ -11,9 +11,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from moontv.errors import ServiceError
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
 from moontv.web.deps import ActiveUser, State
-from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
+from moontv.web.responses import NO_STORE, json_response, read_json_object
 
 router = APIRouter()
 
@@ -25,10 +26,10 @@ MAX_KEYWORD = 100
 def split_key(key: Any, message: str = "Invalid key format") -> tuple[str, str]:
     """``"{source}+{id}"``: both parts non-empty (the id may itself contain '+')."""
     if not isinstance(key, str) or len(key) > MAX_KEY or "+" not in key:
-        raise ApiError(400, message)
+        raise ServiceError(400, message)
     source, _, vod_id = key.partition("+")
     if not source or not vod_id:
-        raise ApiError(400, message)
+        raise ServiceError(400, message)
     return source, vod_id
 
 
@@ -57,7 +58,7 @@ def _now_ms() -> int:
 
 def clean_play_record(record: Any) -> dict[str, Any]:
     if not isinstance(record, dict):
-        raise ApiError(400, "Invalid record data")
+        raise ServiceError(400, "Invalid record data")
     try:
         clean = {
             "title": _text(record.get("title")).strip(),
@@ -72,15 +73,15 @@ def clean_play_record(record: Any) -> dict[str, Any]:
             "search_title": _text(record.get("search_title")),
         }
     except (ValueError, TypeError, OverflowError):
-        raise ApiError(400, "Invalid record data") from None
+        raise ServiceError(400, "Invalid record data") from None
     if not clean["title"] or not clean["source_name"] or clean["index"] < 1:
-        raise ApiError(400, "Invalid record data")
+        raise ServiceError(400, "Invalid record data")
     return clean
 
 
 def clean_favorite(favorite: Any) -> dict[str, Any]:
     if not isinstance(favorite, dict):
-        raise ApiError(400, "Invalid favorite data")
+        raise ServiceError(400, "Invalid favorite data")
     try:
         clean = {
             "source_name": _text(favorite.get("source_name")).strip(),
@@ -92,9 +93,9 @@ def clean_favorite(favorite: Any) -> dict[str, Any]:
             "search_title": _text(favorite.get("search_title")),
         }
     except (ValueError, TypeError, OverflowError):
-        raise ApiError(400, "Invalid favorite data") from None
+        raise ServiceError(400, "Invalid favorite data") from None
     if not clean["title"] or not clean["source_name"]:
-        raise ApiError(400, "Invalid favorite data")
+        raise ServiceError(400, "Invalid favorite data")
     return clean
 
 
@@ -113,7 +114,7 @@ def _number_or_zero(value: Any) -> float:
 
 def clean_skip_config(config: Any) -> dict[str, Any]:
     if not isinstance(config, dict):
-        raise ApiError(400, "缺少必要参数")
+        raise ServiceError(400, "缺少必要参数")
     return {
         "enable": bool(config.get("enable")),
         "intro_time": _number_or_zero(config.get("intro_time")),
@@ -128,7 +129,7 @@ async def _keyed_payload(request: Request, field: str, missing: str) -> tuple[st
     body = await read_json_object(request)
     key, value = body.get("key"), body.get(field)
     if not key or not value:
-        raise ApiError(400, missing)
+        raise ServiceError(400, missing)
     return key, value
 
 
@@ -209,9 +210,9 @@ async def add_search_history(request: Request, state: State, user: ActiveUser) -
     keyword = body.get("keyword")
     keyword = keyword.strip() if isinstance(keyword, str) else ""
     if not keyword:
-        raise ApiError(400, "Keyword is required")
+        raise ServiceError(400, "Keyword is required")
     if len(keyword) > MAX_KEYWORD:
-        raise ApiError(400, f"Keyword is too long (max {MAX_KEYWORD} characters)")
+        raise ServiceError(400, f"Keyword is too long (max {MAX_KEYWORD} characters)")
     await state.storage.add_search_history(user.username, keyword)
     history = await state.storage.get_search_history(user.username)
     return json_response(history[:SEARCH_HISTORY_LIMIT])
@@ -242,7 +243,7 @@ async def save_skip_config(request: Request, state: State, user: ActiveUser) -> 
     body = await read_json_object(request)
     key, config = body.get("key"), body.get("config")
     if not key or not config:
-        raise ApiError(400, "缺少必要参数")
+        raise ServiceError(400, "缺少必要参数")
     split_key(key, "无效的key格式")
     await state.storage.set_skip_config(user.username, key, clean_skip_config(config))
     return json_response({"success": True})
@@ -252,7 +253,7 @@ async def save_skip_config(request: Request, state: State, user: ActiveUser) -> 
 async def delete_skip_config(request: Request, state: State, user: ActiveUser) -> Response:
     key = request.query_params.get("key")
     if not key:
-        raise ApiError(400, "缺少必要参数")
+        raise ServiceError(400, "缺少必要参数")
     split_key(key, "无效的key格式")
     await state.storage.delete_skip_config(user.username, key)
     return json_response({"success": True})

@@ -1,0 +1,158 @@
+"""The composition root: every service of the app is built here, once, and closed in reverse order."""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import AsyncExitStack
+
+import httpx
+
+from moontv.admin.users import UserAdmin
+from moontv.admin.validity import ValidityChecker
+from moontv.auth.ratelimit import SlidingWindowLimiter
+from moontv.auth.service import AuthService
+from moontv.auth.tokens import TokenSigner
+from moontv.bangumi.client import BangumiClient
+from moontv.config.file import load_config_file
+from moontv.config.service import ConfigService
+from moontv.config.subscription import SubscriptionService
+from moontv.douban.client import DoubanClient
+from moontv.observability import InstrumentedStorage, Metrics
+from moontv.scheduler import RefreshMetrics, RefreshScheduler
+from moontv.search.cache import TTLCache
+from moontv.search.service import SearchService
+from moontv.settings import Settings
+from moontv.sources.breaker import BreakerRegistry
+from moontv.sources.client import CmsClient
+from moontv.sources.fetch import AiohttpFetcher
+from moontv.sources.models import SearchPage
+from moontv.storage.factory import create_storage
+from moontv.streams.images import ImageProxy
+from moontv.streams.netguard import NetGuard
+from moontv.streams.service import StreamService
+from moontv.tvbox.tokens import TvboxTokens
+from moontv.web.state import AppState
+
+SECRET_META = "session_secret"
+
+
+async def _session_secret(settings: Settings, storage: InstrumentedStorage) -> bytes:
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    # Generated once and kept in storage, so every replica and restart shares it.
+    return (await storage.set_meta_if_absent(SECRET_META, secrets.token_urlsafe(48))).encode()
+
+
+def _image_hosts(settings: Settings) -> tuple[str, ...]:
+    return tuple(h.strip() for h in settings.image_proxy_hosts.replace(";", ",").split(",") if h.strip())
+
+
+async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStack) -> AppState:
+    """Every service, wired; each one that holds resources is closed by ``stack`` (reverse order)."""
+    _, file_text = load_config_file(settings.config_file)  # validated here; the merge re-reads the text
+    raw_storage = create_storage(
+        settings.storage_kind, data_dir=settings.data_dir, redis_url=settings.storage_url
+    )
+    await raw_storage.open()
+    stack.push_async_callback(raw_storage.close)
+    storage = InstrumentedStorage(raw_storage, metrics)
+    config = ConfigService(storage, settings, file_text)
+    await config.initialise(file_exists=settings.config_file.exists())
+    secret = await _session_secret(settings, storage)
+    auth = AuthService(
+        storage,
+        config,
+        settings,
+        TokenSigner(secret, ttl_seconds=settings.session_days * 86400),
+        SlidingWindowLimiter(settings.login_rate_limit, 60.0),
+    )
+
+    breakers = BreakerRegistry(on_change=lambda key, _old, new: metrics.on_circuit(key, new))
+    cms = CmsClient(
+        AiohttpFetcher(), breakers=breakers, max_bytes=settings.upstream_max_bytes, observer=metrics
+    )
+    stack.push_async_callback(cms.aclose)
+    search_cache: TTLCache[SearchPage] = TTLCache(4096, on_lookup=metrics.cache_hook("search"))
+
+    netguard = NetGuard(settings.allow_private_upstreams)
+    guarded_http = netguard.client(timeout=settings.upstream_timeout, max_redirects=3)
+    stack.push_async_callback(guarded_http.aclose)
+    streams = StreamService(
+        guard=netguard,
+        secret=secret,
+        timeout=settings.stream_timeout,
+        speedtest_concurrency=settings.probe_concurrency,
+        ad_default=settings.ad_filter,
+        registry=metrics.registry,
+    )
+    stack.push_async_callback(streams.aclose)
+    images = ImageProxy(
+        netguard,
+        allow_hosts=_image_hosts(settings),
+        max_bytes=settings.image_proxy_max_bytes,
+        timeout=min(settings.stream_timeout, 15.0),
+        cache_dir=settings.data_dir / "cache" / "images",
+        disk_bytes=settings.image_cache_mb * 1024 * 1024,
+    )
+    stack.push_async_callback(images.aclose)
+
+    douban_http = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+        timeout=httpx.Timeout(settings.douban_timeout),
+        follow_redirects=True,
+        max_redirects=3,
+        trust_env=False,
+    )
+    stack.push_async_callback(douban_http.aclose)
+    subscription = SubscriptionService(config, guarded_http)
+    validity = ValidityChecker(
+        guarded_http, max_bytes=settings.upstream_max_bytes, precheck=netguard.check_url
+    )
+    stack.push_async_callback(validity.close)
+    scheduler = RefreshScheduler(
+        storage=storage,
+        config=config,
+        cms=cms,
+        owner=settings.username,
+        interval=settings.refresh_interval,
+        concurrency=settings.refresh_concurrency,
+        budget=settings.refresh_budget,
+        lookup_timeout=settings.upstream_timeout,
+        metrics=RefreshMetrics(metrics.registry),
+        subscription_check=subscription.check,
+    )
+    stack.push_async_callback(scheduler.stop)
+    return AppState(
+        settings=settings,
+        metrics=metrics,
+        storage=storage,
+        config=config,
+        auth=auth,
+        breakers=breakers,
+        cms=cms,
+        search=SearchService(cms, search_cache),
+        search_cache=search_cache,
+        netguard=netguard,
+        guarded_http=guarded_http,
+        streams=streams,
+        images=images,
+        douban=DoubanClient(
+            douban_http,
+            base=settings.douban_base,
+            m_base=settings.douban_m_base,
+            timeout=settings.douban_timeout,
+            cache_ttl=settings.douban_cache_ttl,
+            proxy_http=lambda: guarded_http,
+        ),
+        bangumi=BangumiClient(
+            douban_http,
+            base=settings.bangumi_base,
+            timeout=settings.douban_timeout,
+            cache_ttl=settings.douban_cache_ttl,
+        ),
+        tvbox=TvboxTokens(config),
+        users=UserAdmin(config, auth, storage, settings.username),
+        subscription=subscription,
+        validity=validity,
+        scheduler=scheduler,
+    )
