@@ -113,6 +113,9 @@ def settings_for(
         "data_dir": tmp_path / "data",
         "upstream_timeout": 3.0,
         "secret_key": "",
+        # The fake CMS/CDN servers listen on 127.0.0.1: allowed like a LAN upstream unless a
+        # test says otherwise (the SSRF tests pass "").
+        "allow_private_upstreams": "127.0.0.1/32",
     }
     values.update(overrides)
     return load_settings(**values)

@@ -9,7 +9,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moontv import __version__
@@ -31,6 +30,9 @@ from moontv.web import (
 )
 from moontv.web.csrf import CsrfMiddleware
 from moontv.web.errors import register_error_handlers
+from moontv.web.head import HeadAsGetMiddleware
+from moontv.web.metrics_listener import MetricsListener
+from moontv.web.static_files import VersionedStaticFiles
 
 log = logging.getLogger("moontv")
 
@@ -78,6 +80,10 @@ def create_app(settings: Settings) -> FastAPI:
             state = await build_state(settings, metrics, stack)
             app.state.moontv = state
             state.scheduler.start()
+            if settings.metrics_port:
+                listener = MetricsListener(lambda: ops_routes.render_metrics(state), settings.metrics_token)
+                await listener.start(settings.bind_host, settings.metrics_port)
+                stack.push_async_callback(listener.stop)
             log.info(
                 "MoonTV %s ready: storage=%s sources=%d",
                 __version__,
@@ -96,10 +102,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served to admins only, by ops_routes
     )
-    app.add_middleware(CsrfMiddleware, trust_proxy=settings.trust_proxy)  # type: ignore[arg-type]
+    app.add_middleware(CsrfMiddleware, proxies=settings.proxies)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
+    app.add_middleware(HeadAsGetMiddleware)  # type: ignore[arg-type]
 
     register_error_handlers(app)
 
@@ -117,5 +124,9 @@ def create_app(settings: Settings) -> FastAPI:
         stream_routes,
     ):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
+    app.mount(
+        "/static",
+        VersionedStaticFiles(directory=str(Path(__file__).parent / "web" / "static")),
+        name="static",
+    )
     return app

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, cast
 
 import httpx
 
 from moontv.admin.users import UserAdmin
 from moontv.admin.validity import ValidityChecker
-from moontv.auth.ratelimit import SlidingWindowLimiter
 from moontv.auth.service import AuthService
 from moontv.auth.tokens import TokenSigner
 from moontv.bangumi.client import BangumiClient
@@ -21,17 +21,22 @@ from moontv.observability import InstrumentedStorage, Metrics
 from moontv.scheduler import RefreshMetrics, RefreshScheduler
 from moontv.search.cache import TTLCache
 from moontv.search.service import SearchService
+from moontv.search.shared_cache import SharedPageCache
 from moontv.settings import Settings
 from moontv.sources.breaker import BreakerRegistry
 from moontv.sources.client import CmsClient
 from moontv.sources.fetch import AiohttpFetcher
 from moontv.sources.models import SearchPage
 from moontv.storage.factory import create_storage
+from moontv.storage.protocol import Storage
 from moontv.streams.images import ImageProxy
 from moontv.streams.netguard import NetGuard
 from moontv.streams.service import StreamService
 from moontv.tvbox.tokens import TvboxTokens
 from moontv.web.state import AppState
+
+if TYPE_CHECKING:
+    from moontv.storage.redis import RedisStorage
 
 SECRET_META = "session_secret"
 
@@ -41,6 +46,14 @@ async def _session_secret(settings: Settings, storage: InstrumentedStorage) -> b
         return settings.secret_key.encode()
     # Generated once and kept in storage, so every replica and restart shares it.
     return (await storage.set_meta_if_absent(SECRET_META, secrets.token_urlsafe(48))).encode()
+
+
+def _shared_search_cache(settings: Settings, storage: Storage, metrics: Metrics) -> SharedPageCache | None:
+    """The Redis/Kvrocks second level of the search cache, shared by every replica (not on SQLite)."""
+    if not (settings.search_cache and settings.search_shared_cache) or storage.kind == "sqlite":
+        return None
+    redis_storage = cast("RedisStorage", storage)  # redis-py is imported only when Redis is used
+    return SharedPageCache(lambda: redis_storage.client, on_lookup=metrics.cache_hook("search_shared"))
 
 
 def _image_hosts(settings: Settings) -> tuple[str, ...]:
@@ -64,17 +77,19 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         config,
         settings,
         TokenSigner(secret, ttl_seconds=settings.session_days * 86400),
-        SlidingWindowLimiter(settings.login_rate_limit, 60.0),
     )
 
+    netguard = NetGuard(settings.allow_private_upstreams)
     breakers = BreakerRegistry(on_change=lambda key, _old, new: metrics.on_circuit(key, new))
     cms = CmsClient(
-        AiohttpFetcher(), breakers=breakers, max_bytes=settings.upstream_max_bytes, observer=metrics
+        AiohttpFetcher(guard=netguard),
+        breakers=breakers,
+        max_bytes=settings.upstream_max_bytes,
+        observer=metrics,
     )
     stack.push_async_callback(cms.aclose)
     search_cache: TTLCache[SearchPage] = TTLCache(4096, on_lookup=metrics.cache_hook("search"))
 
-    netguard = NetGuard(settings.allow_private_upstreams)
     guarded_http = netguard.client(timeout=settings.upstream_timeout, max_redirects=3)
     stack.push_async_callback(guarded_http.aclose)
     streams = StreamService(
@@ -93,6 +108,8 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         timeout=min(settings.stream_timeout, 15.0),
         cache_dir=settings.data_dir / "cache" / "images",
         disk_bytes=settings.image_cache_mb * 1024 * 1024,
+        host_rate=settings.image_proxy_host_rate,
+        host_burst=settings.image_proxy_host_burst,
     )
     stack.push_async_callback(images.aclose)
 
@@ -130,7 +147,7 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         auth=auth,
         breakers=breakers,
         cms=cms,
-        search=SearchService(cms, search_cache),
+        search=SearchService(cms, search_cache, _shared_search_cache(settings, raw_storage, metrics)),
         search_cache=search_cache,
         netguard=netguard,
         guarded_http=guarded_http,

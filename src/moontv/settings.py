@@ -10,10 +10,13 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from moontv.auth.proxies import TrustedProxies
 
 DEFAULT_ANNOUNCEMENT = (
     "本网站仅提供影视信息搜索服务，所有内容均来自第三方网站。本站不存储任何视频资源，"
@@ -85,13 +88,25 @@ class Settings(BaseSettings):
         8 * 1024 * 1024, ge=1024, validation_alias=_env("MOONTV_UPSTREAM_MAX_BYTES")
     )
     search_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_CACHE"))
+    # with Redis/Kvrocks storage: the search cache's second level, shared by every replica
+    search_shared_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_SHARED_CACHE"))
     session_days: int = Field(7, ge=1, le=365, validation_alias=_env("MOONTV_SESSION_DAYS"))
     login_rate_limit: int = Field(10, ge=1, validation_alias=_env("MOONTV_LOGIN_RATE_LIMIT"))
-    trust_proxy: bool = Field(True, validation_alias=_env("MOONTV_TRUST_PROXY"))
+    # Forwarded headers are believed only from these peers (CIDRs); see moontv.auth.proxies.
+    trusted_proxies: str = Field("", validation_alias=_env("MOONTV_TRUSTED_PROXIES"))
+    trust_proxy: bool = Field(False, validation_alias=_env("MOONTV_TRUST_PROXY"))
+    login_user_rate_limit: int = Field(10, ge=1, validation_alias=_env("MOONTV_LOGIN_USER_RATE_LIMIT"))
+    login_global_rate_limit: int = Field(100, ge=1, validation_alias=_env("MOONTV_LOGIN_GLOBAL_RATE_LIMIT"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("MOONTV_LOG_FORMAT"))
     log_level: str = Field("info", validation_alias=_env("MOONTV_LOG_LEVEL"))
     access_log: bool = Field(False, validation_alias=_env("MOONTV_ACCESS_LOG"))
+    # SIGTERM: /api/ready answers 503 for drain_seconds while requests are still served (so a load
+    # balancer's health check takes the replica out first), then in-flight requests and streams get
+    # up to shutdown_grace seconds to finish.
+    drain_seconds: float = Field(0.0, ge=0, le=120, validation_alias=_env("MOONTV_DRAIN_SECONDS"))
+    shutdown_grace: float = Field(8.0, ge=0, le=300, validation_alias=_env("MOONTV_SHUTDOWN_GRACE"))
     metrics_token: str = Field("", validation_alias=_env("MOONTV_METRICS_TOKEN"))
+    metrics_port: int = Field(0, ge=0, le=65535, validation_alias=_env("MOONTV_METRICS_PORT"))
 
     # -- admin, Douban/Bangumi, TVBox, scheduled refresh --------------------------------------
     douban_base: str = Field("https://movie.douban.com", validation_alias=_env("MOONTV_DOUBAN_BASE"))
@@ -108,8 +123,13 @@ class Settings(BaseSettings):
     # -- streams: SSRF guard, m3u8/segment/image proxies, ad filter, source probe -------------
     # CIDRs or host names that may be fetched although private (LAN-only CMS/stream hosts).
     allow_private_upstreams: str = Field("", validation_alias=_env("MOONTV_ALLOW_PRIVATE_UPSTREAMS"))
-    image_proxy_hosts: str = Field(
-        "doubanio.com,douban.com", validation_alias=_env("MOONTV_IMAGE_PROXY_HOSTS")
+    # "*" = any public host (private addresses are refused by the guard); a list narrows it down.
+    image_proxy_hosts: str = Field("*", validation_alias=_env("MOONTV_IMAGE_PROXY_HOSTS"))
+    image_proxy_host_rate: float = Field(
+        10.0, ge=0, le=10_000, validation_alias=_env("MOONTV_IMAGE_PROXY_HOST_RATE")
+    )
+    image_proxy_host_burst: int = Field(
+        60, ge=1, le=100_000, validation_alias=_env("MOONTV_IMAGE_PROXY_HOST_BURST")
     )
     image_proxy_max_bytes: int = Field(
         5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, validation_alias=_env("MOONTV_IMAGE_PROXY_MAX_BYTES")
@@ -126,6 +146,20 @@ class Settings(BaseSettings):
 
         parse_allow_list(value)  # raises ValueError naming the bad entry
         return value.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        from moontv.auth.proxies import parse_networks
+
+        parse_networks(value)  # raises ValueError naming the bad entry
+        return value.strip()
+
+    @property
+    def proxies(self) -> TrustedProxies:
+        from moontv.auth.proxies import trusted_proxies
+
+        return trusted_proxies(self.trusted_proxies, self.trust_proxy)
 
     @field_validator("storage_type")
     @classmethod

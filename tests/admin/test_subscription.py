@@ -173,7 +173,7 @@ def test_update_settings_check_and_schedule(live_app, served: Served) -> None:
 
 
 def test_subscription_fetch_goes_through_ssrf_guard(live_app, served: Served) -> None:
-    server = live_app(None, refresh_interval=0)  # private addresses not allowed
+    server = live_app(None, allow_private_upstreams="", refresh_interval=0)  # private addresses not allowed
     owner = server.login()
     served.set(sites("x"))
     r = owner.post("/api/admin/subscription", json={"action": "import", "subscriptionUrl": served.url})

@@ -69,7 +69,9 @@ def test_validity_check_reports_each_source(live_app, fake_cms_factory) -> None:
 
 
 def test_validity_check_goes_through_ssrf_guard(live_app, fake_cms: FakeCms) -> None:
-    server = live_app({"local": f"{fake_cms.url}/api.php/provide/vod"}, refresh_interval=0)
+    server = live_app(
+        {"local": f"{fake_cms.url}/api.php/provide/vod"}, refresh_interval=0, allow_private_upstreams=""
+    )
     owner = server.login()
     job = wait_job(owner, owner.post("/api/admin/source/check", json={}).json()["id"])
     (result,) = job["results"]
@@ -157,6 +159,12 @@ class StubStorage:
 
     async def set_play_record(self, user: str, key: str, record: dict[str, Any]) -> None:
         self.records[user][key] = record
+
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        return True  # a single replica
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        return None
 
 
 class StubConfig:

@@ -112,6 +112,7 @@ async def test_key_layout(store: RedisStorage, raw: redis.Redis) -> None:
     expected_types = {
         "u:alice:pwd": "string",
         "u:alice:pr": "hash",
+        "u:alice:prt": "hash",
         "u:alice:fav": "hash",
         "u:alice:skip": "hash",
         "u:alice:sh": "list",
@@ -126,6 +127,7 @@ async def test_key_layout(store: RedisStorage, raw: redis.Redis) -> None:
     assert all_keys(raw) == set(expected_types)
     assert {key: raw.type(key) for key in expected_types} == expected_types
     assert orjson.loads(raw.hget("u:alice:pr", "src+1")) == {"title": "A"}
+    assert raw.hget("u:alice:prt", "A") == "src+1"
     assert raw.lrange("u:alice:sh", 0, -1) == ["kw"]
     assert raw.smembers("sys:users") == {"alice"}
     assert raw.get("admin:config:version") == "1"
@@ -211,7 +213,7 @@ async def test_glob_usernames_never_touch_other_keys(store: RedisStorage, raw: r
         await store.delete_user(user)
     assert await store.list_users() == ["alice", "alicia"]
     remaining = {k for k in all_keys(raw) if k.startswith("u:") and not k.endswith(":epoch")}
-    assert remaining == {"u:alice:pwd", "u:alice:pr", "u:alicia:pwd", "u:alicia:pr"}
+    assert remaining == {f"u:{u}:{k}" for u in ("alice", "alicia") for k in ("pwd", "pr", "prt")}
 
 
 async def test_clear_all_data_keeps_foreign_keys(store: RedisStorage, raw: redis.Redis) -> None:
@@ -272,6 +274,9 @@ async def exercise_every_method(s: RedisStorage) -> None:
     await s.get_admin_config()
     await s.set_meta_if_absent("m", "v")
     await s.get_meta("m")
+    await s.incr_counter("c", 60)
+    await s.get_counter("c")
+    await s.delete_counter("c")
     await s.delete_user("u1")
     await s.clear_all_data()
 
@@ -336,3 +341,20 @@ async def test_recovers_after_the_server_restarts(tmp_path: Path) -> None:
     finally:
         await storage.close()
         stop(proc)
+
+
+async def test_title_index_is_built_for_old_records_and_checked_before_use(
+    store: RedisStorage, raw: redis.Redis
+) -> None:
+    # records written before the index existed (or by LunaTV): the first write builds it
+    raw.hset("u:old:pr", mapping={"a+1": orjson.dumps({"title": "T"}).decode(), "b+2": "{}"})
+    await store.set_play_record("old", "c+3", {"title": "T"})
+    assert set(await store.get_all_play_records("old")) == {"b+2", "c+3"}
+    # a record that changed title is not deleted through a stale index entry
+    await store.set_play_record("old", "c+3", {"title": "U"})
+    await store.set_play_record("old", "d+4", {"title": "T"})
+    assert set(await store.get_all_play_records("old")) == {"b+2", "c+3", "d+4"}
+    await store.set_play_record("old", "e+5", {"title": "U"})
+    assert set(await store.get_all_play_records("old")) == {"b+2", "d+4", "e+5"}
+    await store.delete_all_play_records("old")
+    assert not raw.exists("u:old:pr") and not raw.exists("u:old:prt")

@@ -93,9 +93,17 @@ async def test_dns_failure_is_a_refusal() -> None:
 
 
 def test_allow_list_parsing() -> None:
-    nets, hosts = parse_allow_list("127.0.0.1/32, 192.168.1.0/24 cms.lan;[::1]")
-    assert [str(n) for n in nets] == ["127.0.0.1/32", "192.168.1.0/24", "::1/128"]
-    assert hosts == frozenset({"cms.lan"})
+    nets, hosts = parse_allow_list("127.0.0.1/32, 192.168.1.0/24 cms.lan;[::1] nas.lan:8080 10.0.0.5:80")
+    assert [(str(n), p) for n, p in nets] == [
+        ("127.0.0.1/32", None),
+        ("192.168.1.0/24", None),
+        ("::1/128", None),
+        ("10.0.0.5/32", 80),
+    ]
+    assert hosts == frozenset({("cms.lan", None), ("nas.lan", 8080)})
+    assert parse_allow_list("[fd00::1]:8443")[0] == ((ipaddress.ip_network("fd00::1"), 8443),)
+    with pytest.raises(ValueError):
+        parse_allow_list("nas.lan:99999")
     with pytest.raises(ValueError):
         parse_allow_list("http://x/")
     assert host_allowed("img3.doubanio.com", ["doubanio.com"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -53,24 +54,31 @@ async def test_signing_and_mapping() -> None:
     service = StreamService(guard=NetGuard(), secret=b"s" * 32, timeout=5)
     other = StreamService(guard=NetGuard(), secret=b"t" * 32, timeout=5)
     try:
-        sig = service.sign("segment", "a", "https://cdn.example/x.ts")
-        assert service.verify("segment", "a", "https://cdn.example/x.ts", sig)
-        assert not service.verify("segment", "a", "https://cdn.example/y.ts", sig)
-        assert not service.verify("key", "a", "https://cdn.example/x.ts", sig)
-        assert not service.verify("segment", "b", "https://cdn.example/x.ts", sig)
-        assert not service.verify("segment", "a", "https://cdn.example/x.ts", "")
-        assert not other.verify("segment", "a", "https://cdn.example/x.ts", sig)
-        direct = service.mapper(SourceOptions(key="a"))
+        exp = int(time.time()) + 600
+        sig = service.sign("segment", "a", "https://cdn.example/x.ts", "alice", exp)
+        ok = ("segment", "a", "https://cdn.example/x.ts", "alice", str(exp))
+        assert service.verify(*ok, sig)
+        assert not service.verify("segment", "a", "https://cdn.example/y.ts", "alice", str(exp), sig)
+        assert not service.verify("key", "a", "https://cdn.example/x.ts", "alice", str(exp), sig)
+        assert not service.verify("segment", "b", "https://cdn.example/x.ts", "alice", str(exp), sig)
+        assert not service.verify("segment", "a", "https://cdn.example/x.ts", "bob", str(exp), sig)
+        assert not service.verify("segment", "a", "https://cdn.example/x.ts", "alice", str(exp + 1), sig)
+        assert not service.verify(*ok, "")
+        assert not other.verify(*ok, sig)
+        past = int(time.time()) - 1
+        stale = service.sign("segment", "a", "https://cdn.example/x.ts", "alice", past)
+        assert not service.verify("segment", "a", "https://cdn.example/x.ts", "alice", str(past), stale)
+        direct = service.mapper(SourceOptions(key="a"), "alice")
         assert direct("segment", "https://cdn.example/x.ts") == "https://cdn.example/x.ts"
         assert direct("key", "https://k.example/k").startswith(
-            "key?url=https%3A%2F%2Fk.example%2Fk&source=a&sig="
+            "key?url=https%3A%2F%2Fk.example%2Fk&source=a&exp="
         )
         assert (
             direct("playlist", "https://cdn.example/v.m3u8")
             == "m3u8?url=https%3A%2F%2Fcdn.example%2Fv.m3u8&source=a"
         )
         assert direct("key", "skd://drm") == "skd://drm"
-        proxied = service.mapper(SourceOptions(key="a b", proxy_segments=True))
+        proxied = service.mapper(SourceOptions(key="a b", proxy_segments=True), "alice")
         assert proxied("map", "https://cdn.example/init.mp4").startswith(
             "segment?url="
         ) and "&source=a%20b&" in (proxied("segment", "https://cdn.example/x.ts"))

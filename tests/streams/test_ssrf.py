@@ -3,10 +3,13 @@ with 400/403 and the target server sees nothing (MOONTV_ALLOW_PRIVATE_UPSTREAMS 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import httpx
 import pytest
 
+from moontv.streams.netguard import parse_allow_list
 from tests.fakes.fake_cms import FakeCms, make_item
 from tests.streams.netfakes import PUBLIC_IP, FakeInternet, install_fake_dns
 from tests.streams.upstream import Upstream
@@ -53,7 +56,7 @@ def corpus(port: int) -> list[str]:
 
 @pytest.fixture
 def app(live_app: Any) -> LiveServer:
-    live = live_app(None)  # MOONTV_ALLOW_PRIVATE_UPSTREAMS empty
+    live = live_app(None, allow_private_upstreams="")  # the default: nothing private allowed
     assert live.settings.allow_private_upstreams == ""
     install_fake_dns(live, {"cdn.public-video.com": ["127.0.0.1"], "img9.doubanio.com": ["127.0.0.1"]})
     return live
@@ -112,13 +115,14 @@ def test_dns_rebinding_cannot_swap_the_address_after_the_check(app: LiveServer, 
 def test_signed_segment_pointing_inside_is_still_refused(app: LiveServer, target: Upstream) -> None:
     """A hostile public playlist may list internal segment URLs: signing them does not let them through."""
     url = f"http://127.0.0.1:{target.port}/internal.ts"
-    signature = app.state.streams.sign("segment", "", url)
+    exp = int(time.time()) + 600
+    signature = app.state.streams.sign("segment", "", url, "admin", exp)
     client = app.login()
-    response = client.get("/api/proxy/segment", params={"url": url, "source": "", "sig": signature})
+    params = {"url": url, "source": "", "exp": str(exp)}
+    response = client.get("/api/proxy/segment", params={**params, "sig": signature})
     assert response.status_code == 403
-    key = client.get(
-        "/api/proxy/key", params={"url": url, "source": "", "sig": app.state.streams.sign("key", "", url)}
-    )
+    key_sig = app.state.streams.sign("key", "", url, "admin", exp)
+    key = client.get("/api/proxy/key", params={**params, "sig": key_sig})
     assert key.status_code == 403
     assert target.paths() == []
 
@@ -130,6 +134,9 @@ def test_speed_test_refuses_internal_episode_urls(
         7, "内网测试", groups=[("m3u8", [("第1集", f"http://127.0.0.1:{target.port}/ep1.m3u8")])]
     )
     fake: FakeCms = fake_cms_factory([item])
+    # the LAN CMS is allowed by host and port; the episode's host (other port) is not
+    cms_port = httpx.URL(fake.base_url).port
+    app.state.netguard.allow_nets, app.state.netguard.allow_hosts = parse_allow_list(f"127.0.0.1:{cms_port}")
 
     def mutate(config: dict[str, Any]) -> None:
         config["SourceConfig"].append({"key": "lan", "name": "lan", "api": fake.base_url, "from": "custom"})

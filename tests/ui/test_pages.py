@@ -211,6 +211,12 @@ def test_play_page_boot_carries_saved_state(live_app) -> None:
         assert boot["favorite"] is True
         assert re.search(r'<video id="player"', html)
         assert re.search(r'src="/static/vendor/hls\.min\.js\?v=\w+"', html)
+        entry = re.search(r'<script type="module" src="(/static/play/main\.js\?v=\w+)"', html)
+        assert entry, "the player is loaded as an ES module"
+        # the entry is named by its content hash; the modules it imports by plain URLs are revalidated
+        assert "no-cache" not in client.get(entry.group(1)).headers.get("cache-control", "")
+        imported = client.get("/static/play/core.js")
+        assert imported.status_code == 200 and imported.headers["cache-control"] == "no-cache"
 
 
 def test_search_page_lists_history_and_sources(live_app, fake_cms) -> None:

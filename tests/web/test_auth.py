@@ -164,18 +164,25 @@ def test_legacy_passwords_are_verified_then_rehashed(live_app) -> None:
 
 
 def test_login_rate_limit_per_ip_and_user(live_app) -> None:
-    server = live_app(login_rate_limit=3)
+    server = live_app(login_rate_limit=3, login_user_rate_limit=3, trusted_proxies="127.0.0.1/32")
     with server.client() as client:
         for _ in range(3):
             assert client.post("/api/login", json={"username": "admin", "password": "bad"}).status_code == 401
         limited = client.post("/api/login", json={"username": "admin", "password": "test"})
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-        other_ip = client.post(
+        # another address (through the trusted proxy) is limited for the same user ...
+        same_user = client.post(
             "/api/login",
             json={"username": "admin", "password": "test"},
             headers={"X-Forwarded-For": "10.9.9.9"},
         )
-        assert other_ip.status_code == 200
+        assert same_user.status_code == 429
+        # ... and this address for every user
+        other_user = client.post("/api/login", json={"username": "nobody", "password": "x"})
+        assert other_user.status_code == 429
+        elsewhere = {"X-Forwarded-For": "10.9.9.9"}
+        fresh = client.post("/api/login", json={"username": "nobody", "password": "x"}, headers=elsewhere)
+        assert fresh.status_code == 401
 
 
 def test_logout_clears_cookie(live_app) -> None:

@@ -47,7 +47,17 @@ FORMAT_VERSION = 1
 KDF_SCRYPT = 1
 SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P = 15, 8, 1
 HEADER = struct.Struct(">4sBBBBB16s12s")
-MAX_PLAINTEXT = 512 * 1024 * 1024
+# Decompressed size: a JSON backup deflates about 5-15x; anything far beyond is a bomb. The cap
+# is relative to the compressed size (with a floor for small backups) and absolute, which
+# also bounds the memory the JSON parse needs.
+INFLATE_RATIO = 40
+MIN_PLAINTEXT = 16 * 1024 * 1024
+MAX_PLAINTEXT = 256 * 1024 * 1024
+INFLATE_CHUNK = 1024 * 1024
+# scrypt parameters a header may ask for: ours are 2^15/8/1; memory 128*r*N stays <= 128 MiB.
+SCRYPT_LOG2_N_RANGE = range(14, 18)
+SCRYPT_R_RANGE = range(1, 9)
+SCRYPT_P_RANGE = range(1, 3)
 MAX_USERS = 100_000
 MAX_ITEMS_PER_USER = 100_000
 MAX_EPOCH_BUMPS = 10_000
@@ -62,8 +72,15 @@ INVALID = "备份文件格式无效"
 
 
 def _scrypt(passphrase: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
+    if log2_n not in SCRYPT_LOG2_N_RANGE or r not in SCRYPT_R_RANGE or p not in SCRYPT_P_RANGE:
+        raise AdminError(400, INVALID)
     n = 1 << log2_n
-    return hashlib.scrypt(passphrase.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=256 * 1024 * 1024)
+    try:
+        return hashlib.scrypt(
+            passphrase.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=256 * 1024 * 1024
+        )
+    except (ValueError, MemoryError):
+        raise AdminError(400, INVALID) from None
 
 
 def encrypt_backup(payload: bytes, passphrase: str) -> bytes:
@@ -73,17 +90,29 @@ def encrypt_backup(payload: bytes, passphrase: str) -> bytes:
     return header + aes_gcm_encrypt(key, nonce, zlib.compress(payload, 6), header)
 
 
+def plaintext_cap(compressed_size: int) -> int:
+    return min(MAX_PLAINTEXT, max(MIN_PLAINTEXT, compressed_size * INFLATE_RATIO))
+
+
 def _inflate(data: bytes) -> bytes:
+    """Decompress chunk by chunk, stopping as soon as the output passes the cap."""
+    cap = plaintext_cap(len(data))
     inflater = zlib.decompressobj()
+    out = bytearray()
+    pending = data
     try:
-        out = inflater.decompress(data, MAX_PLAINTEXT)
+        while pending and not inflater.eof:
+            out += inflater.decompress(pending, INFLATE_CHUNK)
+            if len(out) > cap:
+                raise AdminError(400, "备份文件解压后过大")
+            pending = inflater.unconsumed_tail
+        if not inflater.eof:
+            out += inflater.flush(INFLATE_CHUNK)
     except zlib.error:
         raise AdminError(400, BAD_FORMAT) from None
-    if inflater.unconsumed_tail:
-        raise AdminError(400, "备份文件解压后过大")
-    if not inflater.eof:
+    if not inflater.eof or len(out) > cap:
         raise AdminError(400, BAD_FORMAT)
-    return out
+    return bytes(out)
 
 
 def decrypt_backup(blob: bytes, passphrase: str) -> bytes:
@@ -92,8 +121,6 @@ def decrypt_backup(blob: bytes, passphrase: str) -> bytes:
     magic, version, kdf, log2_n, r, p, salt, nonce = HEADER.unpack_from(blob)
     if magic != MAGIC or version != FORMAT_VERSION or kdf != KDF_SCRYPT:
         raise AdminError(400, "不支持的备份文件版本")
-    if not (10 <= log2_n <= 20 and 1 <= r <= 16 and 1 <= p <= 4):
-        raise AdminError(400, INVALID)
     key = _scrypt(passphrase, salt, log2_n, r, p)
     try:
         compressed = aes_gcm_decrypt(key, nonce, blob[HEADER.size :], blob[: HEADER.size])

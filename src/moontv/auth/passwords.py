@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -17,6 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 # OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane (~20 ms here).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when there is no stored value, so an unknown user costs the same as a wrong password.
+DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 _SCRYPT_RE = re.compile(r"^([0-9a-f]{16,128}):([0-9a-f]{128})$")
 
 

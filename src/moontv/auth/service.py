@@ -5,12 +5,14 @@ from __future__ import annotations
 import hmac
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Literal
 
-from moontv.auth.passwords import hash_password, verify_password
-from moontv.auth.ratelimit import SlidingWindowLimiter
-from moontv.auth.tokens import TokenSigner
+from moontv.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from moontv.auth.throttle import LoginLimits, LoginThrottle
+from moontv.auth.tokens import TokenClaims, TokenSigner
+from moontv.auth.usernames import canonical, new_username_problem
 from moontv.config.admin import find_user
 from moontv.config.service import ConfigService
 from moontv.errors import ServiceError
@@ -44,6 +46,10 @@ class AuthError(ServiceError):
         self.retry_after = retry_after
 
 
+def _revoked(token_id: str) -> str:
+    return f"revoked:{token_id}"
+
+
 def validate_username(username: str) -> str:
     username = username.strip()
     if not USERNAME_RE.match(username):
@@ -66,66 +72,92 @@ class AuthService:
         config: ConfigService,
         settings: Settings,
         signer: TokenSigner,
-        limiter: SlidingWindowLimiter,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self._storage = storage
         self._config = config
         self._settings = settings
         self.signer = signer
-        self._limiter = limiter
+        self._throttle = throttle or LoginThrottle(
+            storage,
+            LoginLimits(
+                settings.login_rate_limit, settings.login_user_rate_limit, settings.login_global_rate_limit
+            ),
+        )
+        # The owner's PASSWORD is checked through the same slow hash as everyone's (hashed once here).
+        self._owner_hash = hash_password(settings.password) if settings.password else None
+        self._owner_fingerprint = signer.fingerprint(settings.password) if settings.password else ""
 
     @property
     def owner(self) -> str:
         return self._settings.username
 
     async def login(self, username: str | None, password: str, client_ip: str) -> tuple[str, Principal]:
+        """Same answer and the same hashing work for an unknown user and a wrong password;
+        a ban is only revealed to someone who knows the password."""
         username = (username or "").strip() or self.owner
         validate_password(password)
-        throttle_key = f"{client_ip}|{username}"
-        wait = self._limiter.retry_after(throttle_key)
+        throttle_key = canonical(username)
+        wait = await self._throttle.retry_after(client_ip, throttle_key)
         if wait > 0:
             raise AuthError(429, "登录尝试过于频繁，请稍后再试", retry_after=wait)
-        try:
-            principal = await self._check_credentials(username, password)
-        except AuthError as exc:
-            if exc.status == 401:
-                self._limiter.hit(throttle_key)
-            raise
-        self._limiter.reset(throttle_key)
+        principal = await self._check_credentials(username, password)
+        if principal is None:
+            await self._throttle.failed(client_ip, throttle_key)
+            raise AuthError(401, "用户名或密码错误")
+        await self._throttle.succeeded(throttle_key)
+        if principal.banned:
+            raise AuthError(401, "用户被封禁")
         return await self.issue(principal.username), principal
 
-    async def _check_credentials(self, username: str, password: str) -> Principal:
+    async def _check_credentials(self, username: str, password: str) -> Principal | None:
         if username == self.owner:
-            configured = self._settings.password
-            if not configured or not hmac.compare_digest(configured.encode(), password.encode()):
-                raise AuthError(401, "用户名或密码错误")
-            return Principal(username, "owner")
-        snapshot = await self._config.get()
-        entry = find_user(snapshot.config, username)
-        if entry is not None and entry.get("banned"):
-            raise AuthError(401, "用户被封禁")
+            if self._owner_hash is None:
+                verify_password(DUMMY_HASH, password)
+                return None
+            return Principal(username, "owner") if verify_password(self._owner_hash, password).ok else None
         stored = await self._storage.get_password_hash(username)
-        result = verify_password(stored, password)
-        if not result.ok:
-            raise AuthError(401, "用户名或密码错误")
+        result = verify_password(stored or DUMMY_HASH, password)
+        if stored is None or not result.ok:
+            return None
         if result.needs_rehash:
             await self._storage.set_password_hash(username, hash_password(password))
+        snapshot = await self._config.get()
+        entry = find_user(snapshot.config, username)
         role: Role = "admin" if entry is not None and entry.get("role") == "admin" else "user"
-        return Principal(username, role)
+        return Principal(username, role, bool(entry is not None and entry.get("banned")))
 
     async def issue(self, username: str) -> str:
         epoch = await self._storage.get_session_epoch(username)
-        return self.signer.issue(username, epoch)
+        fingerprint = self._owner_fingerprint if username == self.owner else ""
+        return self.signer.issue(username, epoch, password_fingerprint=fingerprint)
 
     async def authenticate(self, token: str | None) -> Principal | None:
-        if not token:
-            return None
-        claims = self.signer.verify(token)
+        claims = self._claims(token)
         if claims is None:
             return None
+        if claims.username == self.owner and (
+            not self._owner_fingerprint
+            or not hmac.compare_digest(claims.password_fingerprint, self._owner_fingerprint)
+        ):
+            return None  # issued under another PASSWORD
         if await self._storage.get_session_epoch(claims.username) != claims.epoch:
             return None
+        if claims.token_id and await self._storage.get_counter(_revoked(claims.token_id)):
+            return None
         return await self.principal_for(claims.username)
+
+    def _claims(self, token: str | None) -> TokenClaims | None:
+        return self.signer.verify(token) if token else None
+
+    async def revoke_token(self, token: str | None) -> None:
+        """End the session of this one token (logout); other devices stay signed in."""
+        claims = self._claims(token)
+        if claims is None or not claims.token_id:
+            return
+        remaining = int(claims.expires_at - time.time()) + 1
+        if remaining > 0:
+            await self._storage.incr_counter(_revoked(claims.token_id), remaining)
 
     async def principal_for(self, username: str) -> Principal | None:
         if username == self.owner:
@@ -147,10 +179,14 @@ class AuthService:
         return await self.issue(username), Principal(username, "user")
 
     async def create_user(self, username: str, password: str) -> None:
-        if username == self.owner or await self._storage.user_exists(username):
-            raise AuthError(400, "用户已存在")
+        problem = new_username_problem(username)
+        if problem is not None:
+            raise AuthError(400, problem)
+        wanted = canonical(username)
         snapshot = await self._config.get()
-        if find_user(snapshot.config, username) is not None:
+        taken = {self.owner, *await self._storage.list_users()}
+        taken.update(u.get("username") or "" for u in snapshot.config["UserConfig"]["Users"])
+        if any(canonical(name) == wanted for name in taken if name):
             raise AuthError(400, "用户已存在")
         await self._storage.set_password_hash(username, hash_password(password))
         # A fresh epoch: tokens of an earlier account with the same name stay invalid.

@@ -1,9 +1,12 @@
 """Signed session tokens (cookie ``auth`` and ``Authorization: Bearer``).
 
 Token = base64url(JSON payload) "." base64url(HMAC-SHA256(secret, payload)). The payload
-holds the username, the user's session epoch at issue time and the expiry; bumping the
-epoch (password change, ban, logout-everywhere) revokes every older token. The secret is a
-server secret, never the admin password.
+holds the username, the user's session epoch at issue time, the expiry, a random token id
+(``POST /api/logout`` revokes that id until the token would have expired) and, for the
+owner, a fingerprint of the ``PASSWORD`` it was issued under (a new password in the
+environment invalidates every older owner token). Bumping the epoch (password change, ban,
+logout-everywhere) revokes every older token. The secret is a server secret, never the
+admin password.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -23,6 +27,8 @@ class TokenClaims:
     epoch: int
     issued_at: int
     expires_at: int
+    token_id: str = ""
+    password_fingerprint: str = ""
 
 
 def _b64(data: bytes) -> str:
@@ -40,9 +46,25 @@ class TokenSigner:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, username: str, epoch: int, *, now: float | None = None) -> str:
+    def fingerprint(self, secret_value: str) -> str:
+        """A keyed fingerprint of a secret (the owner's password), safe to put in a token."""
+        digest = hmac.new(self._secret, b"moontv/owner-password\n" + secret_value.encode(), hashlib.sha256)
+        return _b64(digest.digest()[:16])
+
+    def issue(
+        self, username: str, epoch: int, *, now: float | None = None, password_fingerprint: str = ""
+    ) -> str:
         issued = int(now if now is not None else time.time())
-        payload = orjson.dumps({"u": username, "e": epoch, "iat": issued, "exp": issued + self.ttl_seconds})
+        claims: dict[str, object] = {
+            "u": username,
+            "e": epoch,
+            "iat": issued,
+            "exp": issued + self.ttl_seconds,
+            "j": _b64(secrets.token_bytes(12)),
+        }
+        if password_fingerprint:
+            claims["pf"] = password_fingerprint
+        payload = orjson.dumps(claims)
         body = _b64(payload)
         return f"{body}.{self._sign(body)}"
 
@@ -59,7 +81,12 @@ class TokenSigner:
         try:
             payload = orjson.loads(_unb64(body))
             claims = TokenClaims(
-                str(payload["u"]), int(payload["e"]), int(payload["iat"]), int(payload["exp"])
+                str(payload["u"]),
+                int(payload["e"]),
+                int(payload["iat"]),
+                int(payload["exp"]),
+                str(payload.get("j") or ""),
+                str(payload.get("pf") or ""),
             )
         except (ValueError, KeyError, TypeError):
             return None

@@ -55,7 +55,8 @@ class SourceError(Exception):
     kinds: ``timeout`` (请求超时), ``http`` (请求失败: non-2xx), ``network`` (网络错误),
     ``parse`` (body is not a CMS answer), ``too_large`` (body over the size cap),
     ``closed`` (the CMS says "closed"), ``rate_limited`` (HTTP 429),
-    ``circuit_open`` (skipped: the source keeps failing).
+    ``circuit_open`` (skipped: the source keeps failing), ``blocked`` (the SSRF guard refused
+    the destination; the same answer whatever listens there).
     """
 
     MESSAGES: ClassVar[dict[str, str]] = {
@@ -66,6 +67,7 @@ class SourceError(Exception):
         "rate_limited": "请求过于频繁",
         "closed": "接口已关闭",
         "too_large": "响应过大",
+        "blocked": "地址不允许访问",
     }
 
     def __init__(self, kind: str, detail: str = "", *, status: int | None = None) -> None:

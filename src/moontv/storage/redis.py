@@ -4,13 +4,18 @@ Key layout (``{user}`` is the raw username, never escaped)::
 
     u:{user}:pwd      string  password hash (or a legacy plain/scrypt value)
     u:{user}:pr       hash    "{source}+{id}" -> PlayRecord JSON
+    u:{user}:prt      hash    title -> "{source}+{id}": the same-title index (our addition;
+                              entries are hints, checked against the record before use)
     u:{user}:fav      hash    "{source}+{id}" -> Favorite JSON
     u:{user}:skip     hash    "{source}+{id}" -> SkipConfig JSON
+    u:{user}:danmu    hash    "{source}+{id}" -> chosen danmaku track JSON (our addition)
     u:{user}:sh       list    search keywords, newest at the head
     u:{user}:epoch    string  session epoch (our addition)
     sys:users         set     usernames with a credential
     sys:online        hash    user -> last-online ms (our addition)
     sys:meta:{name}   string  server metadata (our addition)
+    sys:lease:{name}  string  holder of a lease, expiring with it (our addition)
+    sys:ctr:{name}    string  expiring counter, INCR + EX (our addition)
     admin:config      string  AdminConfig JSON
     admin:config:version  string  int version of admin:config (our addition)
 
@@ -23,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
@@ -51,6 +58,7 @@ LEGACY_KINDS = ("pr", "fav", "skip")
 SCAN_COUNT = 500
 BATCH_SIZE = 500
 WATCH_ATTEMPTS = 20
+PLAY_RECORD_DEADLINE = 10.0
 KINDS = ("redis", "kvrocks")
 
 
@@ -59,7 +67,28 @@ def user_key(user: str, suffix: str) -> str:
 
 
 def _user_keys(user: str) -> list[str]:
-    return [user_key(user, suffix) for suffix in ("pwd", "pr", "fav", "skip", "sh")]
+    return [user_key(user, suffix) for suffix in ("pwd", "pr", "prt", "fav", "skip", "danmu", "sh")]
+
+
+# take or renew: free, expired (the key is gone) or already ours -> ours for ttl ms
+LEASE_ACQUIRE = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+LEASE_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _lease_key(name: str) -> str:
+    return f"sys:lease:{name}"
 
 
 def _meta_key(name: str) -> str:
@@ -159,12 +188,18 @@ class RedisStorage:
         self._url = url
         self._client: Redis | None = None
         self._lifecycle = asyncio.Lock()
+        self._user_locks = [asyncio.Lock() for _ in range(64)]
 
     @property
     def _r(self) -> Redis:
         if self._client is None:
             raise StorageError(f"{self.kind} storage is not open")
         return self._client
+
+    @property
+    def client(self) -> Redis:
+        """The open connection pool, for data that lives beside MoonTV's (the shared search cache)."""
+        return self._r
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -252,29 +287,65 @@ class RedisStorage:
 
     @_translate_errors
     async def set_play_record(self, user: str, key: str, record: dict[str, Any]) -> None:
-        hkey, value, title = user_key(user, "pr"), _dumps(record), _title_of(record)
+        """O(1) in the user's record count: the title index names the one record to replace.
+
+        Writers of one user take turns in this process (a striped lock), so optimistic
+        transactions only collide across replicas; a collision retries after a short random
+        pause until ``PLAY_RECORD_DEADLINE`` (never after a fixed small number of tries).
+        """
+        hkey, ikey, value, title = (
+            user_key(user, "pr"),
+            user_key(user, "prt"),
+            _dumps(record),
+            _title_of(record),
+        )
         if title is None:
             await self._r.hset(hkey, key, value)
             return
-        async with self._r.pipeline(transaction=True) as pipe:
-            for _ in range(WATCH_ATTEMPTS):
-                try:
-                    await self._replace_same_title(pipe, hkey, key, value, title)
-                    return
-                except WatchError:
-                    continue
-        raise StorageError(f"play records of {user!r} kept changing; gave up")
+        deadline = time.monotonic() + PLAY_RECORD_DEADLINE
+        async with self._user_locks[hash(user) % len(self._user_locks)]:
+            await self._ensure_title_index(hkey, ikey)
+            async with self._r.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await self._replace_same_title(pipe, hkey, ikey, key, value, title)
+                        return
+                    except WatchError:
+                        if time.monotonic() > deadline:
+                            break
+                        await asyncio.sleep(random.uniform(0.001, 0.02))
+        raise StorageError(f"play records of {user!r} kept changing for {PLAY_RECORD_DEADLINE:g}s")
 
     @staticmethod
-    async def _replace_same_title(pipe: Pipeline, hkey: str, key: str, value: str, title: str) -> None:
-        await pipe.watch(hkey)
-        stored: dict[str, str] = await pipe.hgetall(hkey)
-        stale = [field for field, raw in stored.items() if field != key and _title_of(_loads(raw)) == title]
+    async def _replace_same_title(
+        pipe: Pipeline, hkey: str, ikey: str, key: str, value: str, title: str
+    ) -> None:
+        await pipe.watch(ikey)
+        previous = await pipe.hget(ikey, title)
+        stale = None
+        if previous is not None and previous != key:
+            # the index is a hint: the record it names must still carry this title
+            raw = await pipe.hget(hkey, previous)
+            if raw is not None and _title_of(_loads(raw)) == title:
+                stale = previous
         pipe.multi()
-        if stale:
-            pipe.hdel(hkey, *stale)
+        if stale is not None:
+            pipe.hdel(hkey, stale)
         pipe.hset(hkey, key, value)
+        pipe.hset(ikey, title, key)
         await pipe.execute()
+
+    async def _ensure_title_index(self, hkey: str, ikey: str) -> None:
+        """Build the index once for records written before it existed (LunaTV data, upgrades)."""
+        if await self._r.exists(ikey):
+            return
+        index: dict[str, str] = {}
+        for field, raw in (await self._r.hgetall(hkey)).items():
+            title = _title_of(_loads(raw))
+            if title is not None:
+                index[title] = field
+        index[""] = ""  # a marker, so an index exists even for a user without titled records
+        await self._r.hset(ikey, mapping=index)
 
     @_translate_errors
     async def get_all_play_records(self, user: str) -> dict[str, dict[str, Any]]:
@@ -286,7 +357,7 @@ class RedisStorage:
 
     @_translate_errors
     async def delete_all_play_records(self, user: str) -> None:
-        await self._r.delete(user_key(user, "pr"))
+        await self._r.delete(user_key(user, "pr"), user_key(user, "prt"))
 
     # -- favorites -----------------------------------------------------------------------------
     @_translate_errors
@@ -349,6 +420,19 @@ class RedisStorage:
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._r.hdel(user_key(user, "skip"), key)
 
+    # -- danmaku choices -----------------------------------------------------------------------
+    @_translate_errors
+    async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None:
+        return await self._hget_json(user_key(user, "danmu"), key)
+
+    @_translate_errors
+    async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None:
+        await self._r.hset(user_key(user, "danmu"), key, _dumps(choice))
+
+    @_translate_errors
+    async def delete_danmaku_choice(self, user: str, key: str) -> None:
+        await self._r.hdel(user_key(user, "danmu"), key)
+
     # -- credentials and sessions --------------------------------------------------------------
     @_translate_errors
     async def get_password_hash(self, user: str) -> str | None:
@@ -409,6 +493,14 @@ class RedisStorage:
         return self._config_and_version(raw, version)
 
     @_translate_errors
+    async def get_admin_config_version(self) -> int:
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.exists(ADMIN_CONFIG_KEY)
+            pipe.get(ADMIN_VERSION_KEY)
+            exists, version = await pipe.execute()
+        return _as_int(version) if exists else 0
+
+    @_translate_errors
     async def set_admin_config(self, config: dict[str, Any], expected_version: int | None = None) -> int:
         payload = _dumps(config)
         async with self._r.pipeline(transaction=True) as pipe:
@@ -446,6 +538,33 @@ class RedisStorage:
             pipe.get(key)
             _, stored = await pipe.execute()
         return str(stored)
+
+    # -- expiring counters -----------------------------------------------------------------------
+    @_translate_errors
+    async def incr_counter(self, name: str, ttl_seconds: int) -> int:
+        key = f"sys:ctr:{name}"
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=max(1, ttl_seconds), nx=True)  # the window starts with the first hit
+            pipe.incr(key)
+            _, value = await pipe.execute()
+        return int(value)
+
+    @_translate_errors
+    async def get_counter(self, name: str) -> int:
+        return _as_int(await self._r.get(f"sys:ctr:{name}"))
+
+    @_translate_errors
+    async def delete_counter(self, name: str) -> None:
+        await self._r.delete(f"sys:ctr:{name}")
+
+    @_translate_errors
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        taken = await self._r.eval(LEASE_ACQUIRE, 1, _lease_key(name), holder, max(1, int(ttl_ms)))  # type: ignore[misc]
+        return bool(taken)
+
+    @_translate_errors
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._r.eval(LEASE_RELEASE, 1, _lease_key(name), holder)  # type: ignore[misc]
 
     @_translate_errors
     async def clear_all_data(self) -> None:

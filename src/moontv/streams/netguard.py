@@ -14,8 +14,10 @@ Rules, checked before a request and again on every connection the HTTP client op
   TLS still uses the host name for SNI and certificate checks, and ``Host`` is unchanged.
 
 Operators with CMS or stream hosts on their own LAN can allow them explicitly with
-``MOONTV_ALLOW_PRIVATE_UPSTREAMS`` (CIDRs such as ``192.168.1.0/24`` or host names); the
-default is empty.
+``MOONTV_ALLOW_PRIVATE_UPSTREAMS`` (CIDRs such as ``192.168.1.0/24`` or host names, each with
+an optional ``:port`` that limits it to that port: ``nas.lan:8080``, ``192.168.1.5:80``); the
+default is empty. A refused destination fails before any connection is attempted, so the
+answer is the same whether the port is open, closed or speaks HTTP.
 """
 
 from __future__ import annotations
@@ -112,24 +114,50 @@ def blocked_ip_reason(ip: IPAddress) -> str | None:
     return None
 
 
-def parse_allow_list(value: str | Iterable[str]) -> tuple[tuple[IPNetwork, ...], frozenset[str]]:
-    """``"10.0.0.0/8, cms.lan"`` -> (networks, host names). Raises ValueError on junk."""
+AllowedNet = tuple[IPNetwork, int | None]
+AllowedHost = tuple[str, int | None]
+
+
+def _split_port(item: str) -> tuple[str, int | None]:
+    """``host:port``, ``1.2.3.4:80``, ``[fd00::1]:8080`` -> (host, port); no port -> None."""
+    if item.startswith("[") and "]:" in item:
+        host, _, port = item[1:].partition("]:")
+    elif item.count(":") == 1:
+        host, _, port = item.partition(":")
+    else:
+        return _strip_brackets(item), None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"not a port: {port!r}")
+    return host, int(port)
+
+
+def parse_allow_list(
+    value: str | Iterable[str],
+) -> tuple[tuple[AllowedNet, ...], frozenset[AllowedHost]]:
+    """``"10.0.0.0/8, cms.lan, nas.lan:8080"`` -> ((network, port), ...), {(host, port)}.
+
+    A port limits the entry to that port (``None``: every port). Raises ValueError on junk.
+    """
     items = re.split(r"[\s,;]+", value) if isinstance(value, str) else list(value)
-    nets: list[IPNetwork] = []
-    hosts: set[str] = set()
+    nets: list[AllowedNet] = []
+    hosts: set[AllowedHost] = set()
     for raw in items:
         item = raw.strip().lower()
         if not item:
             continue
         try:
-            nets.append(ipaddress.ip_network(_strip_brackets(item), strict=False))
+            host, port = _split_port(item)
+        except ValueError:
+            raise ValueError(f"not a CIDR or host name (with an optional :port): {raw!r}") from None
+        try:
+            nets.append((ipaddress.ip_network(host, strict=False), port))
             continue
         except ValueError:
             pass
-        name = item.rstrip(".")
+        name = host.rstrip(".")
         if not _HOST_NAME.fullmatch(name) or _odd_numeric(name):
-            raise ValueError(f"not a CIDR or host name: {raw!r}")
-        hosts.add(name)
+            raise ValueError(f"not a CIDR or host name (with an optional :port): {raw!r}")
+        hosts.add((name, port))
     return tuple(nets), frozenset(hosts)
 
 
@@ -173,15 +201,19 @@ class NetGuard:
         # "internet" here; the checks above it stay the same).
         self.connector: httpcore.AsyncNetworkBackend = httpcore.AnyIOBackend()
 
-    def _private_allowed(self, host: str, ip: IPAddress) -> bool:
+    def _private_allowed(self, host: str, ip: IPAddress, port: int) -> bool:
         if ip.is_multicast or ip.is_unspecified:
             return False
-        if host in self.allow_hosts:
+        if (host, None) in self.allow_hosts or (host, port) in self.allow_hosts:
             return True
         candidates: list[IPAddress] = [ip]
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             candidates.append(ip.ipv4_mapped)
-        return any(c.version == net.version and c in net for c in candidates for net in self.allow_nets)
+        return any(
+            c.version == net.version and c in net and allowed in (None, port)
+            for c in candidates
+            for net, allowed in self.allow_nets
+        )
 
     def check_syntax(self, url: httpx.URL | str, allow_hosts: Iterable[str] | None = None) -> httpx.URL:
         """Everything that can be decided without DNS. Returns the parsed URL."""
@@ -228,7 +260,7 @@ class NetGuard:
             if ip is None:
                 raise BlockedURL(f"{host!r} resolved to an unparsable address {address!r}")
             reason = blocked_ip_reason(ip)
-            if reason is not None and not self._private_allowed(host, ip):
+            if reason is not None and not self._private_allowed(host, ip, port):
                 raise BlockedURL(f"{host!r} resolves to {reason}")
         return addresses
 

@@ -54,6 +54,7 @@ MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
 MAX_KEY_BYTES = 64 * 1024
 ADS_CACHE_TTL = 3600.0
 ADS_CACHE_SIZE = 512
+SIGNATURE_HOURS = 6
 
 T = TypeVar("T")
 
@@ -229,19 +230,31 @@ class StreamService:
 
     # -- signing -----------------------------------------------------------------------------
 
-    def sign(self, kind: str, source: str, url: str) -> str:
-        mac = hmac.new(self._key, f"{kind}\n{source}\n{url}".encode(), hashlib.sha256).digest()[:16]
+    def sign(self, kind: str, source: str, url: str, user: str, expires: int) -> str:
+        """A MAC over what the proxied URL may fetch, for whom and until when."""
+        message = f"{kind}\n{source}\n{url}\n{user}\n{expires}".encode()
+        mac = hmac.new(self._key, message, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
-    def verify(self, kind: str, source: str, url: str, signature: str) -> bool:
-        return bool(signature) and hmac.compare_digest(self.sign(kind, source, url), signature)
+    def verify(self, kind: str, source: str, url: str, user: str, expires: str, signature: str) -> bool:
+        """True for an unexpired signature issued to ``user``; never raises."""
+        if not signature or not expires.isdigit() or len(expires) > 12 or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(self.sign(kind, source, url, user, int(expires)), signature)
 
-    def mapper(self, opts: SourceOptions) -> Callable[[str, str], str]:
-        """URIs in a proxied playlist, relative to ``/api/proxy/m3u8`` so a path prefix keeps working."""
+    def mapper(self, opts: SourceOptions, user: str) -> Callable[[str, str], str]:
+        """URIs in a proxied playlist, relative to ``/api/proxy/m3u8`` so a path prefix keeps working.
+
+        Segment and key URLs are signed for ``user`` and expire 6-7 h from now (an hour bucket, so
+        a playlist rendered twice in an hour keeps its URLs and the browser cache keeps working).
+        """
         source = quote(opts.key, safe="")
+        expires = (int(time.time()) // 3600 + SIGNATURE_HOURS + 1) * 3600
 
         def route(name: str, kind: str, url: str) -> str:
-            signed = f"&sig={self.sign(kind, opts.key, url)}" if kind != PLAYLIST else ""
+            signed = ""
+            if kind != PLAYLIST:
+                signed = f"&exp={expires}&sig={self.sign(kind, opts.key, url, user, expires)}"
             return f"{name}?url={quote(url, safe='')}&source={source}{signed}"
 
         def map_uri(kind: str, url: str) -> str:

@@ -40,9 +40,7 @@ async def login(request: Request, state: State) -> Response:
     body = await read_json_object(request)
     username = _string_field(body, "username", "用户名不能为空", required=False)
     password = _string_field(body, "password", "密码不能为空")
-    token, principal = await state.auth.login(
-        username, password or "", client_ip(request, state.settings.trust_proxy)
-    )
+    token, principal = await state.auth.login(username, password or "", client_ip(request, state.settings))
     return _session_response(request, state, token, principal)
 
 
@@ -54,10 +52,12 @@ async def logout(request: Request, state: State) -> Response:
             body = await read_json_object(request)
         except ServiceError:
             body = {}
+    token = request_token(request)
     if body.get("everywhere") is True:
-        principal = await state.auth.authenticate(request_token(request))
+        principal = await state.auth.authenticate(token)
         if principal is not None:
             await state.auth.revoke_sessions(principal.username)
+    await state.auth.revoke_token(token)
     response = json_response({"ok": True}, headers=NO_STORE)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response

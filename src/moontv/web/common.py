@@ -27,20 +27,26 @@ def set_session_cookie(response: Response, request: Request, state: AppState, to
         path="/",
         httponly=True,
         samesite="lax",
-        secure=is_https(request, state.settings.trust_proxy),
+        secure=is_https(request, state.settings),
     )
 
 
 def find_site(
-    config: dict[str, Any], user: Principal | str, key: str, *, message: str | None = None, **extra: Any
+    config: dict[str, Any],
+    user: Principal | str,
+    key: str,
+    *,
+    status: int = 404,
+    message: str | None = None,
+    **extra: Any,
 ) -> ApiSite:
     """The source ``key`` if ``user`` may use it (enabled, and allowed by the user's or group's
-    allow-list); else 404 ``message`` (default ``未找到指定的视频源: <key>``). Every route that takes a
-    source looks it up here."""
+    allow-list); else ``status`` (404) with ``message`` (default ``未找到指定的视频源: <key>``). Every
+    route that takes a source looks it up here."""
     username = user if isinstance(user, str) else user.username
     site = next((s for s in available_sites(config, username) if s.key == key), None)
     if site is None:
-        raise ServiceError(404, message or f"未找到指定的视频源: {key}", **extra)
+        raise ServiceError(status, message or f"未找到指定的视频源: {key}", **extra)
     return site
 
 
@@ -65,3 +71,16 @@ async def apply_change(
     """Apply ``mutate`` to the admin config (409 when ``version`` is stale) and answer the new version."""
     snapshot = await state.config.update(mutate, expected_version=version)
     return json_response({"ok": True, "version": snapshot.version, **extra}, headers=NO_STORE)
+
+
+MAX_KEY = 512
+
+
+def split_key(key: Any, message: str = "Invalid key format") -> tuple[str, str]:
+    """``"{source}+{id}"``: both parts non-empty (the id may itself contain '+')."""
+    if not isinstance(key, str) or len(key) > MAX_KEY or "+" not in key:
+        raise ServiceError(400, message)
+    source, _, vod_id = key.partition("+")
+    if not source or not vod_id:
+        raise ServiceError(400, message)
+    return source, vod_id

@@ -67,6 +67,7 @@ async def cron_status(state: State) -> Response:
         {
             "running": scheduler.running,
             "interval": scheduler.interval,
+            "leader": scheduler.leader,  # this replica held the refresh lease at its last tick
             "current": scheduler.current.as_json() if scheduler.current else None,
             "last": scheduler.last.as_json() if scheduler.last else None,
         },

@@ -24,6 +24,8 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from moontv.auth.proxies import TrustedProxies
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 LOGIN_PATHS = frozenset({"/api/login", "/api/register"})
 COOKIE_NAME = "auth"
@@ -98,9 +100,9 @@ def _has_cookie(headers: Headers) -> bool:
 
 
 class CsrfMiddleware:
-    def __init__(self, app: ASGIApp, trust_proxy: bool = True) -> None:
+    def __init__(self, app: ASGIApp, proxies: TrustedProxies | None = None) -> None:
         self.app = app
-        self.trust_proxy = trust_proxy
+        self.proxies = proxies or TrustedProxies(())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in SAFE_METHODS and self._forged(scope):
@@ -134,6 +136,8 @@ class CsrfMiddleware:
             if not source:
                 return False  # a native client: no browser provenance headers at all
         hosts = [headers.get("host", "")]
-        if self.trust_proxy and headers.get("x-forwarded-host"):
-            hosts.append(headers["x-forwarded-host"].split(",")[0])
+        client = scope.get("client")
+        forwarded = self.proxies.forwarded(client[0] if client else None, headers.get("x-forwarded-host"))
+        if forwarded:
+            hosts.append(forwarded)
         return not same_origin(source, hosts)

@@ -7,6 +7,7 @@
 - request validation (query/body models): 400 with the message the parameter declares, else MoonTV's
   generic "参数格式错误";
 - a page that cannot be shown: its redirect; unknown paths: the HTML 404 page for browsers, JSON otherwise;
+- a client that hung up mid-body: 400, logged at debug level;
 - anything else: 500 "服务器错误", logged with its traceback.
 """
 
@@ -17,7 +18,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from moontv.errors import ServiceError
@@ -86,6 +87,12 @@ def register_error_handlers(app: FastAPI) -> None:
             exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up mid-body: nobody is left to answer, and it is not a server fault.
+        log.debug("client disconnected during %s %s", request.method, request.url.path)
+        return json_response({"error": "客户端已断开"}, 400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

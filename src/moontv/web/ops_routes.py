@@ -13,8 +13,9 @@ from starlette.responses import Response
 
 from moontv import __version__
 from moontv.errors import ServiceError
-from moontv.web.deps import State, bearer_token
+from moontv.web.deps import AdminUser, OptionalUser, State, bearer_token
 from moontv.web.responses import NO_STORE, json_response
+from moontv.web.state import AppState
 
 router = APIRouter()
 READY_TIMEOUT = 1.0
@@ -51,14 +52,25 @@ async def ready(state: State) -> Response:
     )
 
 
-@router.get("/metrics")
-async def metrics(request: Request, state: State) -> Response:
-    token = state.settings.metrics_token
-    if token:
-        given = bearer_token(request) or ""
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise ServiceError(401, "Unauthorized")
-    snapshot = state.breakers.snapshot()
-    for key, info in snapshot.items():
+def render_metrics(state: AppState) -> bytes:
+    for key, info in state.breakers.snapshot().items():
         state.metrics.on_circuit(key, str(info.get("state", "closed")))
-    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return state.metrics.render()
+
+
+@router.get("/metrics")
+async def metrics(request: Request, state: State, user: OptionalUser) -> Response:
+    """Not anonymous: the bearer ``MOONTV_METRICS_TOKEN`` or an admin's session. Scrapers inside
+    a deployment use the unpublished ``MOONTV_METRICS_PORT`` listener instead."""
+    token = state.settings.metrics_token
+    given = bearer_token(request)
+    by_token = bool(token) and given is not None and hmac.compare_digest(given.encode(), token.encode())
+    if not by_token and (user is None or not user.is_admin):
+        raise ServiceError(401, "Unauthorized")
+    return Response(render_metrics(state), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
+
+
+@router.get("/api/openapi.json")
+async def openapi(request: Request, user: AdminUser) -> Response:
+    """The API description, for admins only (it maps every route for an attacker otherwise)."""
+    return json_response(request.app.openapi(), headers=NO_STORE)

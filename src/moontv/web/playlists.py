@@ -8,6 +8,7 @@ from collections.abc import Callable
 from starlette.responses import Response
 
 from moontv.errors import ServiceError
+from moontv.streams import sniff
 from moontv.streams.netguard import BlockedURL
 from moontv.streams.playlist import Playlist, PlaylistError, parse, rewrite
 from moontv.streams.service import SourceOptions, StreamService
@@ -42,7 +43,7 @@ async def render_playlist(
     service = state.streams
     await checked_url(state, url)
     _, text, playlist = await fetch_parsed(service, url, opts)
-    headers = {"X-Content-Type-Options": "nosniff"}
+    headers = dict(sniff.RELAY_HEADERS)
     remove: frozenset[int] = frozenset()
     if playlist.is_master:
         headers["X-MoonTV-Ads"] = "master"

@@ -39,7 +39,7 @@ SHELL_ASSETS = (
     "app.js",
     "home.js",
     "search.js",
-    "play.js",
+    "play/main.js",
     "login.js",
     "icons.svg",
     "icons/icon.svg",

@@ -9,7 +9,9 @@
 - ``GET /api/image-proxy?url=``: allow-listed poster hosts, image types only, cached.
 - ``GET /api/sources/probe?source=&id=&ep=``: server-side speed test of one source's episode.
 
-A non-empty ``source`` must be one the caller may use (404 otherwise, like every route taking a source).
+A non-empty ``source`` must be one the caller may use: 404 otherwise, like every route taking a source;
+a signed segment/key link whose source the caller may no longer use is 403, like any other link the
+caller's signature does not cover. Relayed bytes are typed from what they are (``streams/sniff.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.responses import Response, StreamingResponse
 from moontv.auth.service import Principal
 from moontv.errors import ServiceError
 from moontv.sources.models import SourceError
+from moontv.streams import sniff
 from moontv.streams.netguard import BlockedURL
 from moontv.streams.playlist import KEY, SEGMENT
 from moontv.streams.probe import probe_stream
@@ -40,7 +43,7 @@ from moontv.web.state import AppState
 
 router = APIRouter()
 
-PASS_HEADERS = ("content-type", "content-length", "content-range", "accept-ranges", "last-modified", "etag")
+PASS_HEADERS = ("content-length", "content-range", "accept-ranges", "last-modified", "etag")
 
 
 async def _options(state: AppState, user: Principal, key: str) -> SourceOptions:
@@ -57,7 +60,7 @@ async def proxy_m3u8(
     state: State, user: CurrentUser, url: ProxiedUrl = "", source: SourceKey = ""
 ) -> Response:
     opts = await _options(state, user, source)
-    return await render_playlist(state, url, opts, state.streams.mapper(opts))
+    return await render_playlist(state, url, opts, state.streams.mapper(opts, user.username))
 
 
 @router.get("/api/proxy/m3u8/debug")
@@ -93,9 +96,21 @@ async def proxy_m3u8_debug(
     return json_response(data, headers=NO_STORE)
 
 
-def _verify(state: AppState, kind: str, url: str, source: str, sig: str) -> None:
-    if not state.streams.verify(kind, source.strip(), url, sig):
+async def _signed(
+    state: AppState, user: Principal, kind: str, url: str, source: str, exp: str, sig: str
+) -> SourceOptions:
+    """The fetch options of a signed proxy link: signed for this user, unexpired, source still allowed."""
+    source = source.strip()
+    if not state.streams.verify(kind, source, url, user.username, exp, sig):
         raise ServiceError(403, "签名无效")
+    snapshot = await state.config.get()
+    if source:
+        find_site(snapshot.config, user, source, status=403, message="无权访问该视频源")
+    return source_options(snapshot.config, source, ad_default=state.settings.ad_filter)
+
+
+Signature = Annotated[str, Query(description="the signature the playlist proxy issued")]
+Expires = Annotated[str, Query(description="when the signature expires (Unix seconds)")]
 
 
 @router.get("/api/proxy/segment")
@@ -105,10 +120,10 @@ async def proxy_segment(
     user: CurrentUser,
     url: ProxiedUrl = "",
     source: SourceKey = "",
-    sig: Annotated[str, Query()] = "",
+    exp: Expires = "",
+    sig: Signature = "",
 ) -> Response:
-    _verify(state, SEGMENT, url, source, sig)
-    opts = await _options(state, user, source)
+    opts = await _signed(state, user, SEGMENT, url, source, exp, sig)
     headers = opts.headers()
     for name in ("range", "if-range"):
         value = request.headers.get(name)
@@ -123,20 +138,45 @@ async def proxy_segment(
         raise ServiceError(504, "上游请求超时") from None
     except httpx.HTTPError as exc:
         raise ServiceError(502, f"上游请求失败: {type(exc).__name__}") from None
-    if response.status_code not in (200, 206, 416):
+    try:
+        return await relay_segment(response)
+    except BaseException:
         await response.aclose()
+        raise
+
+
+async def relay_segment(response: httpx.Response) -> Response:
+    """Stream an upstream segment on, typed from its first bytes (see streams/sniff.py)."""
+    if response.status_code not in (200, 206, 416):
         raise ServiceError(502, f"上游返回 HTTP {response.status_code}", upstreamStatus=response.status_code)
+    if response.headers.get("content-encoding", "identity").lower() != "identity":
+        raise ServiceError(
+            502, "上游返回了压缩的分片"
+        )  # identity was asked for; encoded bytes cannot be typed
+    chunks = response.aiter_raw()
+    head = b""
+    if response.status_code != 416:
+        async for chunk in chunks:
+            head += chunk
+            if len(head) >= sniff.SNIFF_BYTES:
+                break
     out = {k: v for k in PASS_HEADERS if (v := response.headers.get(k)) is not None}
-    encoding = response.headers.get("content-encoding")
-    if encoding:
-        out["content-encoding"] = encoding  # raw bytes are passed on, so the encoding stays valid
-    out.setdefault("content-type", "video/mp2t")
+    out.update(sniff.RELAY_HEADERS)
     out["Cache-Control"] = "private, max-age=3600"
-    out["X-Content-Type-Options"] = "nosniff"
+    media_type = sniff.segment_type(head)
+    if media_type is None and response.status_code == 206 and not _range_from_start(response):
+        media_type = sniff.KEY_TYPE  # a middle part of a file cannot be typed: an opaque download
+        out["Content-Disposition"] = "attachment"
+    elif media_type is None and head:
+        await response.aclose()
+        raise ServiceError(502, "上游返回的不是媒体分片")
+    out["content-type"] = media_type or sniff.KEY_TYPE
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for chunk in response.aiter_raw():
+            if head:
+                yield head
+            async for chunk in chunks:
                 yield chunk
         finally:
             await response.aclose()
@@ -146,18 +186,25 @@ async def proxy_segment(
     )
 
 
+def _range_from_start(response: httpx.Response) -> bool:
+    return (response.headers.get("content-range") or "").strip().lower().startswith("bytes 0-")
+
+
 @router.get("/api/proxy/key")
 async def proxy_key(
     state: State,
     user: CurrentUser,
     url: ProxiedUrl = "",
     source: SourceKey = "",
-    sig: Annotated[str, Query()] = "",
+    exp: Expires = "",
+    sig: Signature = "",
 ) -> Response:
-    _verify(state, KEY, url, source, sig)
-    opts = await _options(state, user, source)
+    opts = await _signed(state, user, KEY, url, source, exp, sig)
     key = await state.streams.fetch_key(url, opts)
-    return Response(key, media_type="application/octet-stream", headers={**NO_STORE})
+    media_type = sniff.key_type(key)
+    if media_type is None:
+        raise ServiceError(502, "上游返回的不是 16 字节的密钥")
+    return Response(key, media_type=media_type, headers={**NO_STORE, **sniff.RELAY_HEADERS})
 
 
 @router.get("/api/image-proxy")
@@ -173,8 +220,7 @@ async def image_proxy(state: State, user: CurrentUser, url: ProxiedUrl = "") -> 
         media_type=image.content_type,
         headers={
             "Cache-Control": "private, max-age=604800, immutable",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
+            **sniff.RELAY_HEADERS,
             "X-MoonTV-Cache": origin,
         },
     )

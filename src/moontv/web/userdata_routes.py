@@ -13,24 +13,14 @@ from starlette.responses import Response
 
 from moontv.errors import ServiceError
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
+from moontv.web.common import split_key
 from moontv.web.deps import ActiveUser, State
 from moontv.web.responses import NO_STORE, json_response, read_json_object
 
 router = APIRouter()
 
-MAX_KEY = 512
 MAX_TEXT = 1000
 MAX_KEYWORD = 100
-
-
-def split_key(key: Any, message: str = "Invalid key format") -> tuple[str, str]:
-    """``"{source}+{id}"``: both parts non-empty (the id may itself contain '+')."""
-    if not isinstance(key, str) or len(key) > MAX_KEY or "+" not in key:
-        raise ServiceError(400, message)
-    source, _, vod_id = key.partition("+")
-    if not source or not vod_id:
-        raise ServiceError(400, message)
-    return source, vod_id
 
 
 def _text(value: Any, *, limit: int = MAX_TEXT) -> str:
@@ -79,6 +69,9 @@ def clean_play_record(record: Any) -> dict[str, Any]:
     return clean
 
 
+FAVORITE_ORIGINS = ("vod", "live")
+
+
 def clean_favorite(favorite: Any) -> dict[str, Any]:
     if not isinstance(favorite, dict):
         raise ServiceError(400, "Invalid favorite data")
@@ -96,6 +89,8 @@ def clean_favorite(favorite: Any) -> dict[str, Any]:
         raise ServiceError(400, "Invalid favorite data") from None
     if not clean["title"] or not clean["source_name"]:
         raise ServiceError(400, "Invalid favorite data")
+    if favorite.get("origin") in FAVORITE_ORIGINS:  # Selene tells live channels from videos by it
+        clean["origin"] = favorite["origin"]
     return clean
 
 
