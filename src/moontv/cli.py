@@ -249,13 +249,13 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
-    import httpx
-
+    """The admin panel's validity check (``admin/validity.py``, through the SSRF guard), as a table."""
+    from moontv.admin.validity import ValidityChecker
     from moontv.config.admin import enabled_sites
-    from moontv.sources.client import CmsClient
-    from moontv.sources.models import SourceError
+    from moontv.streams.netguard import NetGuard
 
     settings = _settings(args)
+    show_progress = sys.stderr.isatty() or args.progress
 
     async def run() -> int:
         async with _services(settings) as (_, config, _auth):
@@ -264,47 +264,29 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
             if not sites:
                 print("no enabled sources configured")
                 return 1
-            semaphore = asyncio.Semaphore(args.concurrency)
-            rows: list[tuple[str, str, str, str]] = []
-            done = 0
-            async with httpx.AsyncClient(trust_env=False, follow_redirects=True) as http:
-                client = CmsClient(http, max_bytes=settings.upstream_max_bytes)
-
-                async def probe(site: object) -> None:
-                    nonlocal done
-                    async with semaphore:
-                        start = time.perf_counter()
-                        try:
-                            page = await client.search_page(
-                                site,
-                                args.query,
-                                1,
-                                timeout=args.timeout,
-                                filter_adult=False,  # type: ignore[arg-type]
-                            )
-                            playable = sum(1 for item in page.items if item.get("episodes"))
-                            status = "ok" if page.raw_count else "no results"
-                            detail = f"{page.raw_count} results, {playable} with m3u8"
-                        except SourceError as exc:
-                            status, detail = (
-                                "failed",
-                                exc.user_message + (f" ({exc.detail})" if exc.detail else ""),
-                            )
-                        ms = f"{(time.perf_counter() - start) * 1000:.0f} ms"
-                        rows.append((site.key, status, ms, detail))  # type: ignore[attr-defined]
-                        done += 1
-                        if sys.stderr.isatty() or args.progress:
-                            print(f"\r{_bar(done, len(sites))}", end="", file=sys.stderr, flush=True)
-
-                await asyncio.gather(*(probe(site) for site in sites))
-            if sys.stderr.isatty() or args.progress:
-                print(file=sys.stderr)
-            order = {s.key: i for i, s in enumerate(sites)}
+            guard = NetGuard(settings.allow_private_upstreams)
+            async with guard.client(timeout=args.timeout, max_redirects=3) as http:
+                checker = ValidityChecker(
+                    http,
+                    max_bytes=settings.upstream_max_bytes,
+                    timeout=args.timeout,
+                    concurrency=args.concurrency,
+                    precheck=guard.check_url,
+                )
+                job = checker.start(sites, args.query)
+                while job.finished_at is None:
+                    await asyncio.sleep(0.1)
+                    if show_progress:
+                        print(f"\r{_bar(job.done, len(sites))}", end="", file=sys.stderr, flush=True)
+                await checker.close()
+            if show_progress:
+                print(f"\r{_bar(job.done, len(sites))}", file=sys.stderr)
             print(f"{'SOURCE':<20} {'STATUS':<11} {'LATENCY':>9}  DETAIL")
-            for key, status, ms, detail in sorted(rows, key=lambda r: order[r[0]]):
-                print(f"{key:<20} {status:<11} {ms:>9}  {detail}")
-            failed = sum(1 for r in rows if r[1] == "failed")
-            print(f"{len(rows) - failed}/{len(rows)} sources answered")
+            for result in job.results:
+                ms = f"{result.latencyMs} ms" if result.latencyMs is not None else "-"
+                print(f"{result.key:<20} {result.status:<11} {ms:>9}  {result.message}")
+            failed = sum(1 for r in job.results if r.status == "failed")
+            print(f"{len(job.results) - failed}/{len(job.results)} sources answered")
             return 1 if failed else 0
 
     return asyncio.run(run())

@@ -46,10 +46,9 @@ from moontv.streams.playlist import (
     decode,
     looks_like_playlist,
 )
+from moontv.useragent import BROWSER_USER_AGENT
 
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
-)
+DEFAULT_USER_AGENT = BROWSER_USER_AGENT
 MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
 MAX_KEY_BYTES = 64 * 1024
 ADS_CACHE_TTL = 3600.0
