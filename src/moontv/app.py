@@ -104,9 +104,9 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # served to admins only, by ops_routes
     )
-    app.add_middleware(CsrfMiddleware, proxies=settings.proxies)  # type: ignore[arg-type]
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
-    app.add_middleware(HeadAsGetMiddleware)  # type: ignore[arg-type]
+    app.add_middleware(CsrfMiddleware, proxies=settings.proxies)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.add_middleware(HeadAsGetMiddleware)
 
     register_error_handlers(app)
 

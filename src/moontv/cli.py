@@ -13,9 +13,15 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moontv import __version__
 from moontv.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from moontv.auth.service import AuthService
+    from moontv.config.service import ConfigService
+    from moontv.storage.protocol import Storage
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -97,7 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
-        timeout_graceful_shutdown=settings.shutdown_grace,
+        timeout_graceful_shutdown=round(settings.shutdown_grace),
         lifespan="on",
     )
     server = _graceful_server_class()(config)
@@ -118,7 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 @asynccontextmanager
-async def _services(settings: Settings) -> AsyncIterator[tuple[object, object, object]]:
+async def _services(settings: Settings) -> AsyncIterator[tuple[Storage, ConfigService, AuthService]]:
     from moontv.auth.service import AuthService
     from moontv.auth.tokens import TokenSigner
     from moontv.config.file import load_config_file
@@ -160,8 +166,8 @@ def cmd_user(args: argparse.Namespace) -> int:
     async def run() -> int:
         async with _services(settings) as (storage, config, auth):
             if args.user_cmd == "list":
-                snapshot = await config.get()  # type: ignore[attr-defined]
-                online = await storage.get_last_online()  # type: ignore[attr-defined]
+                snapshot = await config.get()
+                online = await storage.get_last_online()
                 print(f"{'USERNAME':<24} {'ROLE':<6} {'STATUS':<7} {'GROUP':<12} LAST ONLINE")
                 for user in snapshot.config["UserConfig"]["Users"]:
                     last = online.get(user["username"]) or user.get("lastOnline")
@@ -176,7 +182,7 @@ def cmd_user(args: argparse.Namespace) -> int:
                 username = validate_username(args.username)
                 password = validate_password(_read_password(args))
                 if args.user_cmd == "add":
-                    await auth.create_user(username, password)  # type: ignore[attr-defined]
+                    await auth.create_user(username, password)
                     if args.admin:
 
                         def promote(cfg: dict) -> None:
@@ -184,14 +190,14 @@ def cmd_user(args: argparse.Namespace) -> int:
                             if entry is not None:
                                 entry["role"] = "admin"
 
-                        await config.update(promote)  # type: ignore[attr-defined]
+                        await config.update(promote)
                     print(f"user {username} added" + (" (admin)" if args.admin else ""))
                 else:
                     if username == settings.username:
                         raise AuthError(400, "the owner's password is the PASSWORD environment variable")
-                    if not await storage.user_exists(username):  # type: ignore[attr-defined]
+                    if not await storage.user_exists(username):
                         raise AuthError(404, f"user {username} does not exist")
-                    await auth.set_password(username, password)  # type: ignore[attr-defined]
+                    await auth.set_password(username, password)
                     print(f"password of {username} changed; their sessions were signed out")
             except AuthError as exc:
                 print(f"error: {exc.message}", file=sys.stderr)
@@ -230,7 +236,7 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
     async def run() -> int:
         async with _services(settings) as (_, config, _auth):
             try:
-                await config.update(lambda cfg: apply(cfg, body))  # type: ignore[attr-defined]
+                await config.update(lambda cfg: apply(cfg, body))
             except AdminError as exc:
                 print(f"error: {exc.message}", file=sys.stderr)
                 return 1
@@ -259,7 +265,7 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         async with _services(settings) as (_, config, _auth):
-            snapshot = await config.get()  # type: ignore[attr-defined]
+            snapshot = await config.get()
             sites = enabled_sites(snapshot.config)
             if not sites:
                 print("no enabled sources configured")

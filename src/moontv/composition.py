@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 SECRET_META = "session_secret"
 
 
-async def _session_secret(settings: Settings, storage: InstrumentedStorage) -> bytes:
+async def _session_secret(settings: Settings, storage: Storage) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     # Generated once and kept in storage, so every replica and restart shares it.
@@ -68,7 +68,8 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
     )
     await raw_storage.open()
     stack.push_async_callback(raw_storage.close)
-    storage = InstrumentedStorage(raw_storage, metrics)
+    # InstrumentedStorage times every method of the backend it wraps, so it is that Storage.
+    storage = cast("Storage", InstrumentedStorage(raw_storage, metrics))
     config = ConfigService(storage, settings, file_text)
     await config.initialise(file_exists=settings.config_file.exists())
     secret = await _session_secret(settings, storage)

@@ -270,7 +270,7 @@ class RefreshScheduler:
         async def lookup(site: ApiSite, vod_id: str) -> dict[str, Any] | None:
             async with semaphore:
                 summary.checked += 1
-                return await self._cms.detail(site, vod_id, timeout=self.lookup_timeout)  # type: ignore[no-any-return]
+                return await self._cms.detail(site, vod_id, timeout=self.lookup_timeout)
 
         async def refresh(user: str, kind: str, key: str) -> None:
             source, _, vod_id = key.partition("+")

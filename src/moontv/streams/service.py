@@ -62,8 +62,9 @@ class UpstreamError(ServiceError):
     """An upstream answered badly or not at all. ``status`` is the HTTP status to answer with."""
 
     def __init__(self, status: int, message: str, *, upstream_status: int | None = None) -> None:
-        extra = {} if upstream_status is None else {"upstreamStatus": upstream_status}
-        super().__init__(status, message, **extra)
+        super().__init__(status, message)
+        if upstream_status is not None:
+            self.extra["upstreamStatus"] = upstream_status
         self.upstream_status = upstream_status
 
 

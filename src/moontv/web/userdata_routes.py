@@ -50,7 +50,7 @@ def clean_play_record(record: Any) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise ServiceError(400, "Invalid record data")
     try:
-        clean = {
+        clean: dict[str, Any] = {
             "title": _text(record.get("title")).strip(),
             "source_name": _text(record.get("source_name")).strip(),
             "cover": _text(record.get("cover"), limit=2048),
@@ -76,7 +76,7 @@ def clean_favorite(favorite: Any) -> dict[str, Any]:
     if not isinstance(favorite, dict):
         raise ServiceError(400, "Invalid favorite data")
     try:
-        clean = {
+        clean: dict[str, Any] = {
             "source_name": _text(favorite.get("source_name")).strip(),
             "total_episodes": _int(favorite.get("total_episodes")),
             "title": _text(favorite.get("title")).strip(),
