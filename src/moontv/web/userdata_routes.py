@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -128,10 +128,12 @@ async def _keyed_payload(request: Request, field: str, missing: str) -> tuple[st
     return key, value
 
 
+RecordKey = Annotated[str | None, Query(description='"{source}+{id}"; without it: every entry')]
+
+
 async def _delete_one_or_all(
-    request: Request, delete_one: Callable[[str], Awaitable[None]], delete_all: Callable[[], Awaitable[None]]
+    key: str | None, delete_one: Callable[[str], Awaitable[None]], delete_all: Callable[[], Awaitable[None]]
 ) -> Response:
-    key = request.query_params.get("key")
     if key:
         split_key(key)
         await delete_one(key)
@@ -155,18 +157,17 @@ async def save_play_record(request: Request, state: State, user: ActiveUser) -> 
 
 
 @router.delete("/api/playrecords")
-async def delete_play_records(request: Request, state: State, user: ActiveUser) -> Response:
+async def delete_play_records(state: State, user: ActiveUser, key: RecordKey = None) -> Response:
     storage, name = state.storage, user.username
     return await _delete_one_or_all(
-        request,
+        key,
         lambda key: storage.delete_play_record(name, key),
         lambda: storage.delete_all_play_records(name),
     )
 
 
 @router.get("/api/favorites")
-async def get_favorites(request: Request, state: State, user: ActiveUser) -> Response:
-    key = request.query_params.get("key")
+async def get_favorites(state: State, user: ActiveUser, key: RecordKey = None) -> Response:
     if key:
         split_key(key)
         return json_response(await state.storage.get_favorite(user.username, key), headers=NO_STORE)
@@ -183,10 +184,10 @@ async def save_favorite(request: Request, state: State, user: ActiveUser) -> Res
 
 
 @router.delete("/api/favorites")
-async def delete_favorites(request: Request, state: State, user: ActiveUser) -> Response:
+async def delete_favorites(state: State, user: ActiveUser, key: RecordKey = None) -> Response:
     storage, name = state.storage, user.username
     return await _delete_one_or_all(
-        request, lambda key: storage.delete_favorite(name, key), lambda: storage.delete_all_favorites(name)
+        key, lambda key: storage.delete_favorite(name, key), lambda: storage.delete_all_favorites(name)
     )
 
 
@@ -214,8 +215,11 @@ async def add_search_history(request: Request, state: State, user: ActiveUser) -
 
 
 @router.delete("/api/searchhistory")
-async def delete_search_history(request: Request, state: State, user: ActiveUser) -> Response:
-    keyword = request.query_params.get("keyword")
+async def delete_search_history(
+    state: State,
+    user: ActiveUser,
+    keyword: Annotated[str | None, Query(description="without it: the whole history")] = None,
+) -> Response:
     await state.storage.delete_search_history(user.username, keyword.strip() if keyword else None)
     return json_response({"success": True})
 
@@ -224,8 +228,12 @@ async def delete_search_history(request: Request, state: State, user: ActiveUser
 
 
 @router.get("/api/skipconfigs")
-async def get_skip_configs(request: Request, state: State, user: ActiveUser) -> Response:
-    source, vod_id = request.query_params.get("source"), request.query_params.get("id")
+async def get_skip_configs(
+    state: State,
+    user: ActiveUser,
+    source: Annotated[str | None, Query()] = None,
+    vod_id: Annotated[str | None, Query(alias="id", description="with source: one entry")] = None,
+) -> Response:
     if source and vod_id:
         return json_response(
             await state.storage.get_skip_config(user.username, f"{source}+{vod_id}"), headers=NO_STORE
@@ -245,8 +253,9 @@ async def save_skip_config(request: Request, state: State, user: ActiveUser) -> 
 
 
 @router.delete("/api/skipconfigs")
-async def delete_skip_config(request: Request, state: State, user: ActiveUser) -> Response:
-    key = request.query_params.get("key")
+async def delete_skip_config(
+    state: State, user: ActiveUser, key: Annotated[str | None, Query(description='"{source}+{id}"')] = None
+) -> Response:
     if not key:
         raise ServiceError(400, "缺少必要参数")
     split_key(key, "无效的key格式")
