@@ -45,6 +45,7 @@ class LiveServer:
             port=self.port,
             log_level="warning",
             lifespan="on",
+            proxy_headers=False,  # as `moontv serve` runs it: the app decides whom to believe
             timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)

@@ -21,6 +21,8 @@ from moontv.web import (
     auth_routes,
     cron_routes,
     douban_routes,
+    live_admin_routes,
+    live_routes,
     ops_routes,
     pages,
     search_routes,
@@ -31,6 +33,7 @@ from moontv.web import (
 from moontv.web.csrf import CsrfMiddleware
 from moontv.web.errors import register_error_handlers
 from moontv.web.head import HeadAsGetMiddleware
+from moontv.web.hsts import HstsMiddleware
 from moontv.web.metrics_listener import MetricsListener
 from moontv.web.static_files import VersionedStaticFiles
 
@@ -107,6 +110,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(CsrfMiddleware, proxies=settings.proxies)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.add_middleware(HeadAsGetMiddleware)
+    if settings.hsts_max_age > 0:
+        app.add_middleware(HstsMiddleware, proxies=settings.proxies, max_age=settings.hsts_max_age)
 
     register_error_handlers(app)
 
@@ -122,6 +127,8 @@ def create_app(settings: Settings) -> FastAPI:
         tvbox_routes,
         cron_routes,
         stream_routes,
+        live_routes,
+        live_admin_routes,
     ):
         app.include_router(module.router)
     app.mount(

@@ -17,10 +17,12 @@ from moontv.config.file import load_config_file
 from moontv.config.service import ConfigService
 from moontv.config.subscription import SubscriptionService
 from moontv.douban.client import DoubanClient
+from moontv.live.refresh import refresh_sources
+from moontv.live.service import LiveService
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.scheduler import RefreshMetrics, RefreshScheduler
 from moontv.search.cache import TTLCache
-from moontv.search.service import SearchService
+from moontv.search.service import SearchLimits, SearchService
 from moontv.search.shared_cache import SharedPageCache
 from moontv.settings import Settings
 from moontv.sources.breaker import BreakerRegistry
@@ -31,6 +33,7 @@ from moontv.storage.factory import create_storage
 from moontv.storage.protocol import Storage
 from moontv.streams.images import ImageProxy
 from moontv.streams.netguard import NetGuard
+from moontv.streams.playlist import Limits
 from moontv.streams.service import StreamService
 from moontv.tvbox.tokens import TvboxTokens
 from moontv.web.state import AppState
@@ -87,9 +90,13 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         breakers=breakers,
         max_bytes=settings.upstream_max_bytes,
         observer=metrics,
+        per_source=settings.search_source_concurrency,
+        total=settings.search_total_concurrency,
     )
     stack.push_async_callback(cms.aclose)
-    search_cache: TTLCache[SearchPage] = TTLCache(4096, on_lookup=metrics.cache_hook("search"))
+    search_cache: TTLCache[SearchPage] = TTLCache(
+        4096, max_bytes=settings.search_cache_mb * 1024 * 1024, on_lookup=metrics.cache_hook("search")
+    )
 
     guarded_http = netguard.client(timeout=settings.upstream_timeout, max_redirects=3)
     stack.push_async_callback(guarded_http.aclose)
@@ -98,8 +105,17 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         secret=secret,
         timeout=settings.stream_timeout,
         speedtest_concurrency=settings.probe_concurrency,
+        speedtest_per_user=settings.probe_per_user,
+        speedtest_wait=settings.probe_queue_wait,
         ad_default=settings.ad_filter,
         registry=metrics.registry,
+        limits=Limits(
+            max_bytes=settings.playlist_max_bytes,
+            max_line=settings.playlist_max_line,
+            max_lines=4 * settings.playlist_max_segments + 1000,
+            max_segments=settings.playlist_max_segments,
+        ),
+        ads_cache_bytes=settings.ads_cache_mb * 1024 * 1024,
     )
     stack.push_async_callback(streams.aclose)
     images = ImageProxy(
@@ -113,6 +129,8 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         host_burst=settings.image_proxy_host_burst,
     )
     stack.push_async_callback(images.aclose)
+    live = LiveService(netguard, timeout=max(settings.upstream_timeout, 15.0))
+    stack.push_async_callback(live.aclose)
 
     douban_http = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
@@ -138,6 +156,7 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         lookup_timeout=settings.upstream_timeout,
         metrics=RefreshMetrics(metrics.registry),
         subscription_check=subscription.check,
+        live_refresh=lambda: refresh_sources(live, config),
     )
     stack.push_async_callback(scheduler.stop)
     return AppState(
@@ -148,12 +167,20 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         auth=auth,
         breakers=breakers,
         cms=cms,
-        search=SearchService(cms, search_cache, _shared_search_cache(settings, raw_storage, metrics)),
+        search=SearchService(
+            cms,
+            search_cache,
+            _shared_search_cache(settings, raw_storage, metrics),
+            SearchLimits(
+                per_user_per_minute=settings.search_rate_limit, page_budget=settings.search_page_budget
+            ),
+        ),
         search_cache=search_cache,
         netguard=netguard,
         guarded_http=guarded_http,
         streams=streams,
         images=images,
+        live=live,
         douban=DoubanClient(
             douban_http,
             base=settings.douban_base,
@@ -168,7 +195,7 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
             timeout=settings.douban_timeout,
             cache_ttl=settings.douban_cache_ttl,
         ),
-        tvbox=TvboxTokens(config),
+        tvbox=TvboxTokens(config, storage),
         users=UserAdmin(config, auth, storage, settings.username),
         subscription=subscription,
         validity=validity,

@@ -70,7 +70,7 @@ def test_validity_check_reports_each_source(live_app, fake_cms_factory) -> None:
 
 def test_validity_check_goes_through_ssrf_guard(live_app, fake_cms: FakeCms) -> None:
     server = live_app(
-        {"local": f"{fake_cms.url}/api.php/provide/vod"}, refresh_interval=0, allow_private_upstreams=""
+        {"local": f"{fake_cms.url}/api.php/provide/vod"}, allow_private_upstreams="", refresh_interval=0
     )
     owner = server.login()
     job = wait_job(owner, owner.post("/api/admin/source/check", json={}).json()["id"])

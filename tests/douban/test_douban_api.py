@@ -185,7 +185,9 @@ def test_custom_proxy_setting_routes_fetches(live_app, douban_fake: FakeDouban) 
 
 
 def test_custom_proxy_goes_through_ssrf_guard(live_app, douban_fake: FakeDouban) -> None:
-    client = _server(live_app, douban_fake, allow_private_upstreams="").login()  # private: refused
+    client = _server(
+        live_app, douban_fake, allow_private_upstreams=""
+    ).login()  # private upstreams not allowed
     client.post(
         "/api/admin/site", json={"DoubanProxyType": "custom", "DoubanProxy": f"{douban_fake.url}/proxy?url="}
     )

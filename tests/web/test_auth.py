@@ -24,7 +24,7 @@ def test_owner_login_sets_hardened_cookie(live_app) -> None:
 
 
 def test_secure_cookie_behind_https_proxy(live_app) -> None:
-    server = live_app()
+    server = live_app(trusted_proxies="127.0.0.1/32")
     with server.client() as client:
         response = client.post(
             "/api/login",

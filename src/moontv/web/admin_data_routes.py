@@ -112,7 +112,7 @@ async def get_tvbox(request: Request, state: State, user: AdminUser) -> Response
     return json_response(
         {
             "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
-            "token": state.tvbox.info(snapshot.config, user.username),
+            "token": await state.tvbox.info(user.username),
             "url": None,
             "urlTemplate": tvbox_url(request, state.settings, "<token>"),
             "filters": ["adult", "ads"],

@@ -45,6 +45,8 @@ async def get_config(
     state.config.invalidate()
     snapshot = await state.config.get()
     view = admin_view(snapshot.config, await state.storage.get_last_online())
+    for entry in view["UserConfig"]["Users"]:  # TVBox tokens live in storage, outside the config
+        entry["tvbox"] = await state.tvbox.info(str(entry.get("username")))
     return json_response(
         {
             "Role": user.role,

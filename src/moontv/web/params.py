@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Query
 from pydantic import AfterValidator, BeforeValidator
+from starlette.requests import Request
 
 MAX_URL = 4096
 VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
@@ -39,6 +40,12 @@ def vod_id(value: str) -> str:
     if not VOD_ID_RE.match(value):
         raise ValueError("无效的视频ID格式")
     return value
+
+
+def url_param(request: Request, name: str = "url") -> str:
+    """A URL query parameter, for routes that read it themselves (same rules as ``ProxiedUrl``)."""
+    value = required("缺少 url 参数")(request.query_params.get(name) or "")
+    return max_length(MAX_URL, "url 参数过长")(value)
 
 
 def lenient_float(value: object) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -80,6 +81,15 @@ def _user_sites(config: dict[str, Any], user: Principal, wanted: str) -> list[Ap
     return sites
 
 
+def _admit(state: AppState, user: Principal, kind: str = "search") -> None:
+    """429 with Retry-After when ``user`` is over the per-user search rate (every search format)."""
+    wait = state.search.admit(user.username, kind)
+    if wait > 0:
+        raise ServiceError(
+            429, "搜索过于频繁，请稍后再试", headers={"Retry-After": str(max(1, math.ceil(wait)))}
+        )
+
+
 def _line(data: Any) -> bytes:
     return orjson.dumps(data) + b"\n"
 
@@ -95,6 +105,7 @@ async def search(
 ) -> Response:
     if not q:
         return json_response({"results": []}, headers=NO_STORE)
+    _admit(state, user)
     opts, config = await _options(state, timeout)
     sites = _user_sites(config, user, sources)
     ttl = cache_time(config)
@@ -149,6 +160,7 @@ async def search_events(
 ) -> Response:
     if not q:
         raise ServiceError(400, "搜索关键词不能为空")
+    _admit(state, user)
     opts, config = await _options(state, timeout)
     sites = _user_sites(config, user, sources)
     state.metrics.search_requests.labels("sse").inc()
@@ -213,6 +225,7 @@ async def search_one(
     resource_id = resource_id.strip()
     if not q or not resource_id:
         return json_response({"result": None, "error": "缺少必要参数: q 或 resourceId"})
+    _admit(state, user)
     opts, config = await _options(state, timeout)
     site = find_site(config, user, resource_id, result=None)
     try:
@@ -275,6 +288,7 @@ async def search_suggestions(
     ``application/x-ndjson`` Accept header)."""
     if not q:
         return json_response({"suggestions": []})
+    _admit(state, user, "suggest")
     opts, config = await _options(state, timeout)
     sites = available_sites(config, user.username)[:SUGGESTION_SOURCES]
     first_pages = SearchOptions(opts.timeout, 1, opts.filter_adult, opts.cache_ttl)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from moontv.config.service import ConfigService
     from moontv.config.subscription import SubscriptionService
     from moontv.douban.client import DoubanClient
+    from moontv.live.service import LiveService
     from moontv.observability import Metrics
     from moontv.scheduler import RefreshScheduler
     from moontv.search.cache import TTLCache
@@ -54,6 +55,8 @@ class AppState:
     guarded_http: httpx.AsyncClient
     streams: StreamService
     images: ImageProxy
+    # live TV: playlists, guides, channel health
+    live: LiveService
     # Douban lists and the Bangumi calendar
     douban: DoubanClient
     bangumi: BangumiClient

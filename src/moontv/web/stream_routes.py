@@ -28,12 +28,13 @@ from starlette.responses import Response, StreamingResponse
 
 from moontv.auth.service import Principal
 from moontv.errors import ServiceError
+from moontv.live.access import find_live
 from moontv.sources.models import SourceError
 from moontv.streams import sniff
 from moontv.streams.netguard import BlockedURL
 from moontv.streams.playlist import KEY, SEGMENT
 from moontv.streams.probe import probe_stream
-from moontv.streams.service import SourceOptions, source_options
+from moontv.streams.service import LIVE_PREFIX, QueueFull, SourceOptions, source_options
 from moontv.web.common import find_site
 from moontv.web.deps import AdminUser, CurrentUser, State
 from moontv.web.params import ProxiedUrl, SourceKey, Timeout, clamp, required, vod_id
@@ -104,7 +105,10 @@ async def _signed(
     if not state.streams.verify(kind, source, url, user.username, exp, sig):
         raise ServiceError(403, "签名无效")
     snapshot = await state.config.get()
-    if source:
+    if source.startswith(LIVE_PREFIX):  # a live channel's media (web/live_routes.py signs these)
+        if find_live(snapshot.config, user.username, source.removeprefix(LIVE_PREFIX)) is None:
+            raise ServiceError(403, "无权访问该直播源")
+    elif source:
         find_site(snapshot.config, user, source, status=403, message="无权访问该视频源")
     return source_options(snapshot.config, source, ad_default=state.settings.ad_filter)
 
@@ -277,9 +281,11 @@ async def source_probe(
         await state.netguard.check_url(url)
     except BlockedURL:
         return json_response(_failed(source, vod_id, index, "地址不允许访问"), headers=NO_STORE)
-    result = await probe_stream(
-        service, url, opts, timeout=clamp(timeout, 4.0, 1.0, 10.0), limiter=service.speed_limiter
-    )
+    try:
+        async with service.speed_queue.slot(user.username, service.speed_limiter):
+            result = await probe_stream(service, url, opts, timeout=clamp(timeout, 4.0, 1.0, 10.0))
+    except QueueFull:
+        raise ServiceError(429, "测速请求过多，请稍后再试") from None
     data = {"source": source, "id": vod_id, "ep": index, **result.describe()}
     if result.ok:
         service.speed_cache.put(key, data)

@@ -24,6 +24,8 @@ from moontv.auth.service import Principal
 from moontv.config.admin import available_sites, cache_time
 from moontv.douban.client import DoubanError, DoubanProxy
 from moontv.errors import ServiceError
+from moontv.live.access import available_lives
+from moontv.live.export import tvbox_lives
 from moontv.search.service import SearchOptions
 from moontv.streams.playlist import PLAYLIST
 from moontv.streams.service import source_options
@@ -36,30 +38,9 @@ from moontv.web.forwarded import origin
 from moontv.web.playlists import render_playlist
 from moontv.web.responses import NO_STORE, json_response, private_cache, read_json_object
 from moontv.web.state import AppState
-from moontv.web.tvbox_access import tvbox_url
+from moontv.web.tvbox_access import tvbox_holder, tvbox_url
 
 router = APIRouter()
-
-
-async def _holder(
-    state: AppState, token: str | None, session: Principal | None = None
-) -> tuple[str, dict[str, Any]]:
-    """The user a request acts for, after the enabled/token/ban checks; plus the config.
-    ``session``: the signed-in user, for the routes a browser may call without a token."""
-    config = (await state.config.get()).config
-    if config["SiteConfig"].get("TVBoxEnabled") is not True:
-        raise ServiceError(403, "TVBox 接口未开启")
-    username = await state.tvbox.resolve(token) if token else None
-    if username is None and session is not None and not token:
-        username = session.username
-    if username is None:
-        raise ServiceError(401, "令牌无效或已撤销" if token else "缺少 TVBox 令牌")
-    principal = await state.auth.principal_for(username)
-    if principal is None:
-        raise ServiceError(401, "令牌无效或已撤销")
-    if principal.banned:
-        raise ServiceError(403, "用户已被封禁")
-    return username, config
 
 
 @router.get("/api/tvbox/token")
@@ -68,7 +49,7 @@ async def get_own_token(request: Request, state: State, user: CurrentUser) -> Re
     return json_response(
         {
             "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
-            "token": state.tvbox.info(snapshot.config, user.username),
+            "token": await state.tvbox.info(user.username),
             "url": None,
             "urlTemplate": tvbox_url(request, state.settings, "<token>"),
             "filters": ["adult", "ads"],
@@ -114,11 +95,12 @@ def _with_query(base: str, query: str) -> str:
 @router.get("/api/tvbox/config")
 async def tvbox_config(request: Request, state: State) -> Response:
     token = request.query_params.get("token") or ""
-    username, config = await _holder(state, token)
+    username, config = await tvbox_holder(state, token)
     filters = _filters(request.query_params.get("filter") or "")
     body = tvbox.build_config(
         origin(request, state.settings), token, available_sites(config, username), filters=filters
     )
+    body["lives"] = tvbox_lives(origin(request, state.settings), token, available_lives(config, username))
     headers = {**private_cache(cache_time(config)), "Referrer-Policy": "no-referrer"}
     if request.query_params.get("format") == "base64" or request.query_params.get("base64") == "1":
         return Response(
@@ -183,7 +165,7 @@ def _filters(raw: str) -> tuple[str, ...]:
 async def _categories(
     request: Request, state: AppState, token: str | None, session: Principal | None, filters: str = "none"
 ) -> Response:
-    username, config = await _holder(state, token, session)
+    username, config = await tvbox_holder(state, token, session)
     wanted = _filters(filters)
     cats = tvbox.categories(config.get("CustomCategories") or [])
     params = request.query_params
@@ -252,7 +234,7 @@ async def tvbox_filtered_categories(
 
 @router.get("/api/tvbox/s/{token}/cms/{filters}/{key}")
 async def tvbox_cms(token: str, filters: str, key: str, request: Request, state: State) -> Response:
-    username, config = await _holder(state, token)
+    username, config = await tvbox_holder(state, token)
     wanted = _filters(filters)
     site = find_site(config, username, key, message="未找到指定的视频源")
     forwarded = [(k, v[:200]) for k, v in request.query_params.multi_items() if k in tvbox.CMS_QUERY_PARAMS]
@@ -272,7 +254,7 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
 async def tvbox_playlist(token: str, key: str, request: Request, state: State) -> Response:
     """A source's playlist with ad blocks removed, for TVBox players (token instead of cookie).
     Variant playlists come back through this route; segments and keys stay upstream URLs."""
-    username, config = await _holder(state, token)
+    username, config = await tvbox_holder(state, token)
     find_site(config, username, key, message="未找到指定的视频源")
     url = (request.query_params.get("url") or "").strip()
     if not url or len(url) > 4096:

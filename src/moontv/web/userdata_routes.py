@@ -13,9 +13,11 @@ from starlette.responses import Response
 
 from moontv.errors import ServiceError
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
+from moontv.storage.quota import QuotaExceeded, Quotas, check_room
 from moontv.web.common import split_key
 from moontv.web.deps import ActiveUser, State
 from moontv.web.responses import NO_STORE, json_response, read_json_object
+from moontv.web.state import AppState
 
 router = APIRouter()
 
@@ -142,6 +144,16 @@ async def _delete_one_or_all(
     return json_response({"success": True})
 
 
+async def _room_for(state: AppState, user: str, kind: str, key: str) -> None:
+    """409 with the limit when ``key`` is a new entry and the user's list is full (settings)."""
+    settings = state.settings
+    quotas = Quotas(settings.max_play_records, settings.max_favorites, settings.max_skip_configs)
+    try:
+        await check_room(state.storage, quotas, user, kind, key)
+    except QuotaExceeded as exc:
+        raise ServiceError(409, str(exc), limit=exc.limit) from None
+
+
 @router.get("/api/playrecords")
 async def get_play_records(state: State, user: ActiveUser) -> Response:
     return json_response(await state.storage.get_all_play_records(user.username), headers=NO_STORE)
@@ -152,6 +164,7 @@ async def save_play_record(request: Request, state: State, user: ActiveUser) -> 
     key, record = await _keyed_payload(request, "record", "Missing key or record")
     clean = clean_play_record(record)
     split_key(key)
+    await _room_for(state, user.username, "pr", key)
     await state.storage.set_play_record(user.username, key, clean)
     return json_response({"success": True})
 
@@ -179,6 +192,7 @@ async def save_favorite(request: Request, state: State, user: ActiveUser) -> Res
     key, favorite = await _keyed_payload(request, "favorite", "Missing key or favorite")
     clean = clean_favorite(favorite)
     split_key(key)
+    await _room_for(state, user.username, "fav", key)
     await state.storage.set_favorite(user.username, key, clean)
     return json_response({"success": True})
 
@@ -248,6 +262,7 @@ async def save_skip_config(request: Request, state: State, user: ActiveUser) -> 
     if not key or not config:
         raise ServiceError(400, "缺少必要参数")
     split_key(key, "无效的key格式")
+    await _room_for(state, user.username, "skip", key)
     await state.storage.set_skip_config(user.username, key, clean_skip_config(config))
     return json_response({"success": True})
 
