@@ -76,7 +76,15 @@ def main() -> int:
         "--color-scheme", choices=["light", "dark"], default="dark", help="the system preference"
     )
     parser.add_argument("--lang", choices=["zh-CN", "en"], default="zh-CN")
+    parser.add_argument(
+        "--viewport",
+        action="append",
+        metavar="WxH",
+        help="a viewport size (repeatable); default 390x844 and 1440x900",
+    )
+    parser.add_argument("--tv", action="store_true", help="the 10-foot mode (as a TV browser gets it)")
     args = parser.parse_args()
+    viewports = [tuple(int(n) for n in v.lower().split("x")) for v in args.viewport or []] or VIEWPORTS
     missing = missing_tools()
     if missing:
         print("missing: " + ", ".join(missing) + " (run scripts/bootstrap.sh --test)", file=sys.stderr)
@@ -101,7 +109,7 @@ def main() -> int:
                     {"name": "theme", "value": args.theme, "url": base},
                 ]
                 storage_state: dict = {}
-                for width, height in VIEWPORTS:
+                for width, height in viewports:
                     mobile = width < 600
                     context = browser.new_context(
                         viewport={"width": width, "height": height},
@@ -114,7 +122,9 @@ def main() -> int:
                     )
                     context.add_cookies(cookies)
                     context.add_init_script(
-                        "try { localStorage.setItem('moontv_muted', 'true'); } catch (e) {}"
+                        "try { localStorage.setItem('moontv_muted', 'true');"
+                        + (" localStorage.setItem('tvMode', 'on');" if args.tv else "")
+                        + " } catch (e) {}"
                     )
                     page = context.new_page()
                     size = (width, height)

@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     ad_filter: bool = Field(True, validation_alias=_env("MOONTV_AD_FILTER"))
     probe_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("MOONTV_PROBE_CONCURRENCY"))
 
-    # -- resource limits (docs/security-resources.md: what each protects) -----------------------
+    # -- resource limits (docs/security.md, "Resource model": what each protects) ---------------
     playlist_max_bytes: int = Field(
         4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, validation_alias=_env("MOONTV_PLAYLIST_MAX_BYTES")
     )

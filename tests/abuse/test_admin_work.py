@@ -138,3 +138,10 @@ def test_tvbox_token_rotations_leave_the_admin_config_alone(
     # only the latest token works
     assert server.client().get("/api/tvbox/config", params={"token": tokens[-1]}).status_code == 200
     assert server.client().get("/api/tvbox/config", params={"token": tokens[0]}).status_code in (401, 403)
+    # a new account with the same name does not inherit the deleted account's token
+    assert (
+        admin.post("/api/admin/user", json={"action": "deleteUser", "targetUsername": "carol"}).status_code
+        == 200
+    )
+    add_user(admin, "carol")
+    assert server.client().get("/api/tvbox/config", params={"token": tokens[-1]}).status_code in (401, 403)

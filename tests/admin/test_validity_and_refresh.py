@@ -27,27 +27,64 @@ def wait_job(client: httpx.Client, job_id: str) -> dict:
     raise AssertionError("validity check did not finish")
 
 
-def test_validity_check_reports_each_source(live_app, fake_cms_factory) -> None:  # type: ignore[no-untyped-def]
-    good = fake_cms_factory()
+@pytest.fixture
+def stream_host(tmp_path):  # type: ignore[no-untyped-def]
+    """A CDN with one tiny VOD stream at /hls/index.m3u8 (a master playlist at /hls/master.m3u8)."""
+    from tests.ui.support import Cdn
+
+    hls = tmp_path / "cdn" / "hls"
+    hls.mkdir(parents=True)
+    (hls / "index.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg000.ts\n#EXT-X-ENDLIST\n"
+    )
+    (hls / "master.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=500000,RESOLUTION=640x360\nindex.m3u8\n"
+    )
+    (hls / "noseg.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\ngone.ts\n#EXT-X-ENDLIST\n"
+    )
+    (hls / "seg000.ts").write_bytes(b"\x47" + bytes(187) * 1)
+    cdn = Cdn(tmp_path / "cdn").start()
+    yield cdn.url
+    cdn.stop()
+
+
+def _titles(stream: str) -> list[dict]:
+    return [
+        make_item(1, "星际迷航", groups=[("ffm3u8", [("第01集", stream)])]),
+        make_item(2, "深海回声", groups=[("ffm3u8", [("正片", stream)])]),
+    ]
+
+
+def test_validity_check_reports_each_source(live_app, fake_cms_factory, stream_host: str) -> None:  # type: ignore[no-untyped-def]
+    good = fake_cms_factory(_titles(f"{stream_host}/hls/index.m3u8"))
+    nested = fake_cms_factory(_titles(f"{stream_host}/hls/master.m3u8"))
     broken = fake_cms_factory(fault="500")
     no_m3u8 = fake_cms_factory(
         [make_item(1, "星际网页", groups=[("web", [("正片", "https://v.example/p.html")])])]
     )
+    dead_stream = fake_cms_factory(_titles(f"{stream_host}/missing/index.m3u8"))
+    dead_segment = fake_cms_factory(_titles(f"{stream_host}/hls/noseg.m3u8"))
     sites = {
         "good": f"{good.url}/api.php/provide/vod",
+        "nested": f"{nested.url}/api.php/provide/vod",
         "broken": f"{broken.url}/api.php/provide/vod",
         "webonly": f"{no_m3u8.url}/api.php/provide/vod",
         "dead": "http://127.0.0.1:9/api.php/provide/vod",
+        "deadstream": f"{dead_stream.url}/api.php/provide/vod",
+        "deadsegment": f"{dead_segment.url}/api.php/provide/vod",
     }
     server = live_app(sites, allow_private_upstreams=ALLOW, refresh_interval=0)
     owner = server.login()
     started = owner.post("/api/admin/source/check", json={"query": "星"})
     assert started.status_code == 202
     job = wait_job(owner, started.json()["id"])
-    assert job["total"] == 4 and job["done"] == 4
+    assert job["total"] == len(sites) and job["done"] == len(sites)
     results = {r["key"]: r for r in job["results"]}
     assert [r["key"] for r in job["results"]] == list(sites)  # source order kept
-    assert results["good"]["status"] == "ok" and results["good"]["m3u8"] is True
+    for key in ("good", "nested"):
+        assert results[key]["status"] == "ok" and results[key]["m3u8"] is True, results[key]
+        assert results[key]["stream"] is True and results[key]["keyword"] == "星"
     assert (
         results["good"]["reachable"] and results["good"]["searchWorks"] and results["good"]["latencyMs"] >= 0
     )
@@ -58,14 +95,51 @@ def test_validity_check_reports_each_source(live_app, fake_cms_factory) -> None:
         "searchWorks": False,
     }
     assert results["webonly"]["status"] == "warn" and results["webonly"]["m3u8"] is False
-    assert results["webonly"]["searchWorks"] is True
+    assert results["webonly"]["searchWorks"] is True and results["webonly"]["code"] == "no_m3u8"
     assert results["dead"]["status"] == "failed" and results["dead"]["reachable"] is False
+    # search works, but the stream host answers 404: dead, not "usable with m3u8"
+    assert results["deadstream"] == {
+        **results["deadstream"],
+        "status": "failed",
+        "code": "playlist_dead",
+        "searchWorks": True,
+        "m3u8": True,
+        "stream": False,
+    }
+    assert "404" in results["deadstream"]["message"]
+    assert results["deadsegment"]["status"] == "failed" and results["deadsegment"]["code"] == "segment_dead"
     # a subset, a bad query, an unknown job
     subset = owner.post("/api/admin/source/check", json={"keys": ["good"]}).json()
     assert wait_job(owner, subset["id"])["total"] == 1
     assert owner.post("/api/admin/source/check", json={"query": "x" * 60}).status_code == 400
     assert owner.post("/api/admin/source/check", json={"keys": ["ghost"]}).status_code == 400
     assert owner.get("/api/admin/source/check/nope").status_code == 404
+
+
+def test_validity_default_keyword_is_a_title_of_the_source(
+    live_app, fake_cms_factory, stream_host: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Without a keyword each source is searched for a title of its own latest list, so a healthy source
+    whose catalogue shares no word with the others is still reported healthy."""
+    first = fake_cms_factory(_titles(f"{stream_host}/hls/index.m3u8"))
+    other = fake_cms_factory(
+        [make_item(7, "Night Train", groups=[("ffm3u8", [("EP1", f"{stream_host}/hls/index.m3u8")])])]
+    )
+    empty = fake_cms_factory([])
+    sites = {
+        "first": f"{first.url}/api.php/provide/vod",
+        "other": f"{other.url}/api.php/provide/vod",
+        "empty": f"{empty.url}/api.php/provide/vod",
+    }
+    server = live_app(sites, allow_private_upstreams=ALLOW, refresh_interval=0)
+    owner = server.login()
+    job = wait_job(owner, owner.post("/api/admin/source/check", json={}).json()["id"])
+    results = {r["key"]: r for r in job["results"]}
+    assert results["first"]["status"] == "ok" and results["first"]["keyword"] in {"星际迷航", "深海回声"}
+    assert results["other"]["status"] == "ok" and results["other"]["keyword"] == "Night Train"
+    assert results["empty"]["status"] == "warn" and results["empty"]["code"] == "no_results"
+    searches = [r for r in other.requests if r["query"].get("wd") == "Night Train"]
+    assert searches, other.requests
 
 
 def test_validity_check_goes_through_ssrf_guard(live_app, fake_cms: FakeCms) -> None:

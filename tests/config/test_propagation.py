@@ -3,6 +3,7 @@ on one Redis, or processes on one SQLite file), measured over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from pathlib import Path
@@ -85,3 +86,25 @@ async def test_a_snapshot_is_revalidated_by_version_only(tmp_path: Path) -> None
         assert calls["document"] == before["document"] + 2  # other's update re-read it, then service
     finally:
         await storage.close()
+
+
+@pytest.mark.parametrize("storage_kind", ["sqlite", "redis"])
+async def test_replicas_seeding_the_config_together_all_start(
+    tmp_path: Path, storage_kind: str, request: pytest.FixtureRequest
+) -> None:
+    """Replicas started at once on empty storage all write the first document; the losers of that
+    race go on from the winner's instead of failing start-up (a VersionConflict before)."""
+    redis_url = request.getfixturevalue("clean_redis") if storage_kind == "redis" else None
+    settings = load_settings(password="x", config_file=tmp_path / "none.json", data_dir=tmp_path / "data")
+    stores = [create_storage(storage_kind, data_dir=tmp_path / "data", redis_url=redis_url) for _ in range(6)]
+    for storage in stores:
+        await storage.open()
+    try:
+        text = '{"api_site": {"a": {"api": "https://cms.example/api.php/provide/vod", "name": "A"}}}'
+        services = [ConfigService(storage, settings, text, ttl=0) for storage in stores]
+        snapshots = await asyncio.gather(*(s.initialise(file_exists=True) for s in services))
+        assert len({snapshot.version for snapshot in snapshots}) == 1
+        assert all("a" in str(snapshot.config["SourceConfig"]) for snapshot in snapshots)
+    finally:
+        for storage in stores:
+            await storage.close()

@@ -87,7 +87,9 @@ def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[
         viewport = viewport or DESKTOP
         mobile = viewport["width"] < 600
         options.setdefault("service_workers", "block")
-        context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile, **options)
+        options.setdefault("is_mobile", mobile)
+        options.setdefault("has_touch", mobile)
+        context = browser.new_context(viewport=viewport, **options)
         context.set_default_timeout(20_000)
         context.add_init_script("try { localStorage.setItem('moontv_muted', 'true'); } catch (e) {}")
         contexts.append(context)

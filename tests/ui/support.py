@@ -228,8 +228,14 @@ def media_dir(root: Path) -> Path:
     return root
 
 
-def start_world(root: Path, *, media: Path | None = None, **settings: Any) -> UiWorld:
-    """Media + CDN + three fake sources (two healthy with overlapping titles, one broken) + the app."""
+def start_world(
+    root: Path, *, media: Path | None = None, dead_streams: bool = False, **settings: Any
+) -> UiWorld:
+    """Media + CDN + three fake sources (two healthy with overlapping titles, one broken) + the app.
+
+    With ``dead_streams`` a fourth source, "delta" (listed first), answers searches with the first titles
+    of the catalogue but every playlist URL of it is a 404 on the CDN.
+    """
     media = media_dir(media or root / "media")
     cdn = Cdn(media).start()
     sources: dict[str, FakeCms] = {}
@@ -251,11 +257,15 @@ def start_world(root: Path, *, media: Path | None = None, **settings: Any) -> Ui
             _items(cdn.url, [CATALOGUE[0], CATALOGUE[1], CATALOGUE[2], CATALOGUE[6]], 2)
         ).start()
         sources["gamma"] = FakeCms(_items(cdn.url, CATALOGUE[:2], 3), fault="500").start()
+        if dead_streams:
+            dead = _items(f"{cdn.url}/gone", CATALOGUE[:2], 4)
+            sources = {"delta": FakeCms(dead).start(), **sources}
         config = root / "config.json"
         root.mkdir(parents=True, exist_ok=True)
         write_config(config, {key: fake.base_url for key, fake in sources.items()})
         data = config.read_text(encoding="utf-8")
-        for key, name in (("alpha", "天狐影视"), ("beta", "蓝光资源"), ("gamma", "备用线路")):
+        names = (("alpha", "天狐影视"), ("beta", "蓝光资源"), ("gamma", "备用线路"), ("delta", "失效线路"))
+        for key, name in names:
             data = data.replace(f'"源{key}"', f'"{name}"')
         config.write_text(data, encoding="utf-8")
         overrides: dict[str, Any] = {"upstream_timeout": 5.0, **settings}

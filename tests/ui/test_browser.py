@@ -289,8 +289,8 @@ def test_streaming_results_appear_before_slow_sources_answer(ui_world: UiWorld, 
     assert page.input_value("#filter-year") == "2024" and page.input_value("#sort-select") == "episodes"
 
 
-def test_broken_stream_shows_an_error_with_a_switch_source_hint(ui_world: UiWorld, new_page: Any) -> None:
-    # every episode URL of source alpha's "深海回声" answers 404 at the CDN
+def test_broken_stream_falls_back_to_a_working_source(ui_world: UiWorld, new_page: Any) -> None:
+    # every episode URL of source alpha's "深海回声" answers 404 at the CDN; beta's copy plays
     page = new_page(DESKTOP)
     login(page, ui_world.url)
     page.route(re.compile(r".*/v/1/2/1/index\.m3u8.*"), lambda route: route.fulfill(status=404, body="gone"))
@@ -299,15 +299,33 @@ def test_broken_stream_shows_an_error_with_a_switch_source_hint(ui_world: UiWorl
         lambda route: route.fulfill(status=502, body="{}"),
     )
     page.goto(f"{ui_world.url}/play?source=alpha&id=102&title={quote('深海回声')}")
-    page.wait_for_selector("#player-error:not([hidden])", timeout=30_000)
+    wait_video(page, "v.currentTime > 0.5", timeout=30_000)
+    assert parse_qs(urlparse(page.url).query)["source"] == ["beta"]
+    assert page.is_hidden("#player-error")
+    toasts = page.locator("#toasts .toast").all_inner_texts()
+    assert any("蓝光资源" in text for text in toasts), toasts
+    assert not any(re.search(r"Error|\(|网络错误", text) for text in toasts), toasts
+
+
+def test_no_working_source_shows_the_error_with_a_switch_source_hint(
+    ui_world: UiWorld, new_page: Any
+) -> None:
+    page = new_page(DESKTOP)
+    login(page, ui_world.url)
+    page.route(re.compile(r".*/v/\d/2/1/index\.m3u8.*"), lambda route: route.fulfill(status=404, body="gone"))
+    page.route(
+        re.compile(r".*/api/proxy/m3u8\?.*v%2F\d%2F2%2F1.*"),
+        lambda route: route.fulfill(status=502, body="{}"),
+    )
+    page.goto(f"{ui_world.url}/play?source=alpha&id=102&title={quote('深海回声')}")
+    page.wait_for_selector("#player-error:not([hidden])", timeout=40_000)
     assert page.text_content("#player-error-title") == "播放失败"
-    assert "切换播放源" in page.text_content("#player-error-text")
+    text = page.text_content("#player-error-text") or ""
+    assert "切换播放源" in text and "(" not in text  # no error codes for people
+    assert page.is_hidden("#player-toast")  # no stale "retrying…" over the final error
     assert page.is_visible("#error-switch")
     page.click("#error-switch")
     assert page.is_visible("#panel-sources")
-    page.locator("#source-list .source-item", has_text="蓝光资源").click()
-    wait_video(page, "v.currentTime > 0.5")
-    assert parse_qs(urlparse(page.url).query)["source"] == ["beta"]
 
 
 def test_english_locale(ui_world: UiWorld, new_page: Any) -> None:

@@ -93,6 +93,23 @@ def test_favorites(live_app) -> None:
     assert client.get("/api/favorites").json() == {}
 
 
+def test_one_favorite_per_title_across_sources(live_app) -> None:
+    client = live_app().login()
+    fav = {"title": "流浪星球", "source_name": "源A", "year": "2023", "cover": "", "total_episodes": 1}
+    client.post("/api/favorites", json={"key": "a+1", "favorite": fav})
+    client.post("/api/favorites", json={"key": "z+9", "favorite": {**fav, "title": "别的片子"}})
+    # the same title found on source b (spacing and case aside) moves the favorite there
+    moved = {**fav, "title": " 流浪 星球", "source_name": "源B"}
+    assert client.post("/api/favorites", json={"key": "b+7", "favorite": moved}).json() == {"success": True}
+    assert sorted(client.get("/api/favorites").json()) == ["b+7", "z+9"]
+    assert client.get("/api/favorites", params={"key": "a+1"}).json() is None
+    # a remake of another year is another title; an entry without a year does not contradict
+    client.post("/api/favorites", json={"key": "c+3", "favorite": {**fav, "year": "1999"}})
+    assert sorted(client.get("/api/favorites").json()) == ["b+7", "c+3", "z+9"]
+    client.post("/api/favorites", json={"key": "d+4", "favorite": {**fav, "year": ""}})
+    assert sorted(client.get("/api/favorites").json()) == ["d+4", "z+9"]
+
+
 def test_search_history_order_dedupe_cap(live_app) -> None:
     client = live_app().login()
     for i in range(25):

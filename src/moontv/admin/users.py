@@ -15,6 +15,7 @@ from moontv.auth.service import AuthError, AuthService, Principal, validate_pass
 from moontv.config.admin import find_user
 from moontv.config.service import ConfigService
 from moontv.storage.protocol import Storage, VersionConflict
+from moontv.tvbox.tokens import forget_user
 
 ACTIONS = (
     "add",
@@ -126,6 +127,7 @@ class UserAdmin:
 
             new_version = (await self._config.update(remove, expected_version=version)).version
             await self._storage.delete_user(target)  # also bumps the session epoch
+            await forget_user(self._storage, target)
             return new_version
 
         if target_is_admin and not is_owner and target != operator.username:

@@ -1,8 +1,9 @@
-"""Source validity check: every source is searched once through the SSRF-guarded client.
+"""Source validity check, every request through the SSRF-guarded client.
 
-Per source: reachable (an HTTP answer came back), search works (a valid Apple CMS answer),
-m3u8 present (at least one result has playable ``.m3u8`` episodes), latency. Runs as a
-background job whose progress the admin page polls.
+Per source: reachable (an HTTP answer came back), search works (a valid Apple CMS answer for the
+admin's keyword, or by default for a title taken from the source's own latest list), m3u8 present (a
+result has ``.m3u8`` episodes), the stream loads (that playlist and its first segment answer), latency.
+Runs as a background job whose progress the admin page polls.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from typing import Any
 
 import httpx
 
+from moontv.sources.client import DEFAULT_USER_AGENT as USER_AGENT
 from moontv.sources.client import CmsClient
 from moontv.sources.models import ApiSite, SourceError
+from moontv.streams import playlist as playlists
 
 log = logging.getLogger("moontv.admin.validity")
-DEFAULT_QUERY = "我的"
+DEFAULT_QUERY = ""  # empty: search each source for the first title of its own latest list
+MAX_KEYWORD = 40
+PLAYLIST_BYTES = 2 * 1024 * 1024
+SEGMENT_BYTES = 64 * 1024
 UNREACHABLE = frozenset({"timeout", "network", "circuit_open"})
 
 
@@ -38,6 +44,9 @@ class ProbeResult:
     latencyMs: int | None = None
     results: int = 0
     message: str = ""
+    stream: bool | None = None  # the first m3u8 and its first segment loaded
+    keyword: str = ""
+    code: str = ""  # ok | no_results | no_m3u8 | search_failed | blocked | playlist_dead | ...
 
 
 @dataclass(slots=True)
@@ -129,11 +138,12 @@ class ValidityChecker:
                 try:  # names the reason when the SSRF guard refuses the address
                     await self._precheck(site.api)
                 except Exception as exc:
-                    result.reachable = result.searchWorks = result.m3u8 = False
-                    result.status = "failed"
-                    result.message = f"地址被拒绝: {getattr(exc, 'reason', None) or type(exc).__name__}"
+                    result.reachable = False
+                    reason = getattr(exc, "reason", None) or type(exc).__name__
+                    _fail(result, "blocked", f"地址被拒绝: {reason}")
                     return
-            await probe(client, site, result, query, self.timeout)
+            media = self._http if isinstance(self._http, httpx.AsyncClient) else self._http()
+            await probe(client, site, result, query, self.timeout, media)
 
     async def close(self) -> None:
         tasks = [j.task for j in self._jobs.values() if j.task is not None and not j.task.done()]
@@ -142,37 +152,128 @@ class ValidityChecker:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def probe(client: CmsClient, site: ApiSite, result: ProbeResult, query: str, timeout: float) -> None:
+async def probe(
+    client: CmsClient,
+    site: ApiSite,
+    result: ProbeResult,
+    query: str,
+    timeout: float,
+    media: httpx.AsyncClient | None = None,
+) -> None:
+    """Search the source, then (with ``media``) load one playlist and its first segment."""
     start = time.perf_counter()
     try:
-        page = await client.search_page(site, query, 1, timeout=timeout, filter_adult=False)
+        keyword = query or await latest_title(client, site, timeout)
+        result.keyword = keyword
+        page = await client.search_page(site, keyword, 1, timeout=timeout, filter_adult=False)
     except SourceError as exc:
-        result.latencyMs = round((time.perf_counter() - start) * 1000)
+        result.latencyMs = _since(start)
         result.reachable = exc.kind not in UNREACHABLE
-        result.searchWorks = False
-        result.m3u8 = False
-        result.status = "failed"
-        result.message = exc.user_message
+        _fail(result, "search_failed", exc.user_message)
         return
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # the SSRF guard's refusal (BlockedURL) or a bug: reported, never raised
-        result.latencyMs = round((time.perf_counter() - start) * 1000)
+        result.latencyMs = _since(start)
         result.reachable = False
-        result.searchWorks = False
-        result.m3u8 = False
-        result.status = "failed"
         reason = getattr(exc, "reason", None)
-        result.message = f"地址被拒绝: {reason}" if reason else f"检测出错: {type(exc).__name__}"
+        if reason:
+            _fail(result, "blocked", f"地址被拒绝: {reason}")
+        else:
+            _fail(result, "error", f"检测出错: {type(exc).__name__}")
         return
-    result.latencyMs = round((time.perf_counter() - start) * 1000)
+    result.latencyMs = _since(start)
     result.reachable = True
     result.searchWorks = True
     result.results = page.raw_count
-    result.m3u8 = any(item.get("episodes") for item in page.items)
+    playable = [url for item in page.items for url in item.get("episodes") or [] if ".m3u8" in url]
+    result.m3u8 = bool(playable)
     if page.raw_count == 0:
-        result.status, result.message = "warn", "无搜索结果"
-    elif not result.m3u8:
-        result.status, result.message = "warn", "结果中没有 m3u8 播放地址"
-    else:
-        result.status, result.message = "ok", f"{page.raw_count} 条结果"
+        result.status, result.code = "warn", "no_results"
+        result.message = "无搜索结果" if query else "最新列表为空"
+        return
+    if not result.m3u8:
+        result.status, result.code = "warn", "no_m3u8"
+        result.message = "结果中没有 m3u8 播放地址"
+        return
+    if media is not None:
+        problem = await check_stream(media, playable[0], timeout)
+        result.stream = problem is None
+        if problem is not None:
+            code, message = problem
+            _fail(result, code, message, searched=True)
+            return
+    result.status, result.code, result.message = "ok", "ok", f"{page.raw_count} 条结果"
+
+
+async def latest_title(client: CmsClient, site: ApiSite, timeout: float) -> str:
+    """A title the source certainly has: the first of its own latest list (``?ac=videolist``)."""
+    latest = await client.search_page(site, "", 1, timeout=timeout, filter_adult=False)
+    for item in latest.items:
+        title = str(item.get("title") or "").strip()
+        if title:
+            return title[:MAX_KEYWORD]
+    return ""
+
+
+async def check_stream(http: httpx.AsyncClient, url: str, timeout: float) -> tuple[str, str] | None:
+    """Load ``url`` (following one master-playlist hop) and the first bytes of its first segment.
+
+    Returns None when both answer, else ``(code, message)``. Every request goes through ``http`` (the
+    SSRF-guarded client) and reads at most ``PLAYLIST_BYTES`` / ``SEGMENT_BYTES``.
+    """
+    try:
+        for _hop in range(2):
+            status, body = await _fetch(http, url, PLAYLIST_BYTES, timeout)
+            if status >= 400:
+                return "playlist_dead", f"播放列表无法加载 (HTTP {status})"
+            try:
+                parsed = playlists.parse(playlists.decode(body), url)
+            except playlists.PlaylistError:
+                return "playlist_invalid", "播放地址返回的不是 m3u8 播放列表"
+            if parsed.is_master and parsed.variants:
+                url = parsed.variants[0].uri
+                continue
+            if not parsed.segments:
+                return "playlist_invalid", "播放列表中没有分片"
+            status, body = await _fetch(http, parsed.segments[0].uri, SEGMENT_BYTES, timeout)
+            if status >= 400 or not body:
+                return "segment_dead", f"视频分片无法加载 (HTTP {status})"
+            return None
+        return "playlist_invalid", "多级播放列表嵌套过深"
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        reason = getattr(exc, "reason", None)
+        if reason:
+            return "stream_blocked", f"播放地址被拒绝: {reason}"
+        if isinstance(exc, httpx.TimeoutException):
+            return "stream_timeout", "播放地址超时"
+        return "stream_unreachable", f"播放地址无法连接 ({type(exc).__name__})"
+
+
+async def _fetch(http: httpx.AsyncClient, url: str, limit: int, timeout: float) -> tuple[int, bytes]:
+    """Status and at most ``limit`` bytes of the body (the rest is not read)."""
+    async with asyncio.timeout(timeout):
+        async with http.stream("GET", url, headers={"User-Agent": USER_AGENT}) as response:
+            if response.status_code >= 400:
+                return response.status_code, b""
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= limit:
+                    break
+            return response.status_code, b"".join(chunks)[:limit]
+
+
+def _since(start: float) -> int:
+    return round((time.perf_counter() - start) * 1000)
+
+
+def _fail(result: ProbeResult, code: str, message: str, *, searched: bool = False) -> None:
+    if not searched:
+        result.searchWorks = False
+        result.m3u8 = False
+    result.status, result.code, result.message = "failed", code, message

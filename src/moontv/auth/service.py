@@ -159,6 +159,16 @@ class AuthService:
         if remaining > 0:
             await self._storage.incr_counter(_revoked(claims.token_id), remaining)
 
+    async def banned_by_token(self, token: str | None) -> bool:
+        """True when ``token`` is a genuine, unexpired session of a user who has since been banned (banning
+        revokes the session, so the login page is the only place left to say why)."""
+        claims = self.signer.verify(token) if token else None
+        if claims is None or claims.username == self.owner:
+            return False
+        snapshot = await self._config.get()
+        entry = find_user(snapshot.config, claims.username)
+        return bool(entry is not None and entry.get("banned"))
+
     async def principal_for(self, username: str) -> Principal | None:
         if username == self.owner:
             return Principal(username, "owner")

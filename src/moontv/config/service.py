@@ -14,6 +14,7 @@ from moontv.settings import Settings
 from moontv.storage.protocol import Storage, VersionConflict
 
 FILE_HASH_META = "config_file_sha256"
+INITIALISE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +54,25 @@ class ConfigService:
     async def initialise(self, *, file_exists: bool = True) -> ConfigSnapshot:
         """First run: build the document from the config file. Later runs: a config file whose
         content was never imported before replaces the stored ConfigFile text (so editing
-        config.json and restarting works), while admin edits made in the UI are kept."""
-        stored, version = await self._storage.get_admin_config()
+        config.json and restarting works), while admin edits made in the UI are kept.
+
+        Replicas starting together race here: the one whose write loses sees the winner's
+        document on its next read and goes on from that."""
         file_hash = hashlib.sha256(self._file_text.encode()).hexdigest()
         marker = f"{FILE_HASH_META}:{file_hash}"
-        if stored is None:
-            users = await self._storage.list_users()
-            await self._write(initial_config(self._settings, self._file_text, users), 0)
-        elif file_exists and await self._storage.get_meta(marker) is None:
-            stored["ConfigFile"] = self._file_text
-            await self._write(merge(stored, self._settings), version)
+        for attempt in range(INITIALISE_ATTEMPTS):
+            stored, version = await self._storage.get_admin_config()
+            try:
+                if stored is None:
+                    users = await self._storage.list_users()
+                    await self._write(initial_config(self._settings, self._file_text, users), 0)
+                elif file_exists and await self._storage.get_meta(marker) is None:
+                    stored["ConfigFile"] = self._file_text
+                    await self._write(merge(stored, self._settings), version)
+                break
+            except VersionConflict:
+                if attempt == INITIALISE_ATTEMPTS - 1:
+                    raise
         await self._storage.set_meta_if_absent(marker, str(int(time.time())))
         self._cached = None
         return await self.get()

@@ -42,6 +42,11 @@ def _hash_key(hashed: str) -> str:
     return f"tvbox:hash:{hashed}"
 
 
+async def forget_user(storage: Any, username: str) -> None:
+    """Drop a deleted user's token, so a new account with the same name does not inherit it."""
+    await storage.set_meta(_user_key(username), None)
+
+
 class TvboxTokens:
     def __init__(self, config: ConfigService, storage: Any) -> None:
         self._config = config

@@ -44,9 +44,12 @@ async def get_config(
 ) -> Response:
     state.config.invalidate()
     snapshot = await state.config.get()
-    view = admin_view(snapshot.config, await state.storage.get_last_online())
-    for entry in view["UserConfig"]["Users"]:  # TVBox tokens live in storage, outside the config
-        entry["tvbox"] = await state.tvbox.info(str(entry.get("username")))
+    tokens = state.tvbox
+    names = [
+        u["username"] for u in snapshot.config["UserConfig"]["Users"] if isinstance(u.get("username"), str)
+    ]
+    tvbox = {name: await tokens.info(name) for name in names}
+    view = admin_view(snapshot.config, await state.storage.get_last_online(), tvbox)
     return json_response(
         {
             "Role": user.role,
@@ -129,7 +132,7 @@ async def post_user(request: Request, state: State, user: AdminUser) -> Response
 async def start_check(request: Request, state: State, user: AdminUser) -> Response:
     body = only_known_fields(SourceCheckRequest, await read_json_object(request))
     query = body.get("query") or DEFAULT_QUERY
-    if not isinstance(query, str) or len(query.strip()) > MAX_QUERY or not query.strip():
+    if not isinstance(query, str) or len(query.strip()) > MAX_QUERY:
         raise ServiceError(400, "检测关键词无效")
     snapshot = await state.config.get()
     all_sources = [s for s in snapshot.config["SourceConfig"] if s.get("api")]

@@ -25,7 +25,7 @@ from moontv.live.access import available_lives, find_live, web_live_enabled
 from moontv.live.epg import now_next
 from moontv.live.playlist import Channel, ParsedPlaylist, web_playable
 from moontv.live.service import LiveService, LiveSource, live_entries
-from moontv.streams.playlist import KEY, MAP, PLAYLIST, SEGMENT, rewrite
+from moontv.streams.playlist import KEY, MAP, PLAYLIST, SEGMENT
 from moontv.streams.service import LIVE_PREFIX, SIGNATURE_HOURS, SourceOptions, StreamService
 from moontv.web.deps import ActiveUser, CurrentUser, State
 from moontv.web.params import url_param
@@ -201,8 +201,10 @@ async def proxy_live(request: Request, state: State, user: CurrentUser) -> Respo
             raise ServiceError(403, "该地址不属于此直播源")
     await checked_url(state, url)
     opts = SourceOptions(key=LIVE_PREFIX + key, ad_filter=False, user_agent=source.user_agent)
-    _, _, playlist = await fetch_parsed(service, url, opts)
-    body = rewrite(playlist, live_mapper(service, key, user.username))
+    _, text, playlist = await fetch_parsed(service, url, opts)
+    body = await service.rewrite_playlist(
+        playlist, live_mapper(service, key, user.username), frozenset(), len(text)
+    )
     return Response(
         body.encode(),
         media_type=PLAYLIST_TYPE,

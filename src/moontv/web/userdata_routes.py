@@ -14,6 +14,7 @@ from starlette.responses import Response
 from moontv.errors import ServiceError
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
 from moontv.storage.quota import QuotaExceeded, Quotas, check_room
+from moontv.userdata.favorites import save_favorite as save_one_favorite_per_title
 from moontv.web.common import split_key
 from moontv.web.deps import ActiveUser, State
 from moontv.web.responses import NO_STORE, json_response, read_json_object
@@ -193,7 +194,7 @@ async def save_favorite(request: Request, state: State, user: ActiveUser) -> Res
     clean = clean_favorite(favorite)
     split_key(key)
     await _room_for(state, user.username, "fav", key)
-    await state.storage.set_favorite(user.username, key, clean)
+    await save_one_favorite_per_title(state.storage, user.username, key, clean)
     return json_response({"success": True})
 
 

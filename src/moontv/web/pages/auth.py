@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from moontv.web.deps import State
+from moontv.web.deps import State, request_token
 from moontv.web.i18n import strings
 from moontv.web.redirects import safe_redirect
 from moontv.web.rendering import render
@@ -21,7 +21,8 @@ async def login_page(request: Request, state: State) -> Response:
     snapshot = await state.config.get()
     allow_register = bool(snapshot.config["UserConfig"].get("AllowRegister"))
     boot = {"allowRegister": allow_register, "redirect": safe_redirect(request.query_params.get("redirect"))}
-    return await render(request, "login.html", boot=boot, allow_register=allow_register)
+    banned = await state.auth.banned_by_token(request_token(request))
+    return await render(request, "login.html", boot=boot, allow_register=allow_register, banned=banned)
 
 
 @router.get("/warning")
@@ -49,4 +50,5 @@ async def offline_page(request: Request) -> Response:
         message=t["offline_body"],
         symbol="alert",
         link="/",
+        retry=True,
     )

@@ -52,6 +52,7 @@
     enablePreferBestSource: false,
     doubanImageProxyType: null,
     doubanImageProxyUrl: "",
+    tvMode: null,
   };
   function pref(name) {
     let raw = null;
@@ -70,12 +71,25 @@
   }
 
   // ---- toasts and confirmation ----
-  function toast(message, kind = "info", ms = 2600) {
+  /* A short message; with ``action`` ({ label, run }) it carries a button (e.g. undo) and stays longer.
+     ``group`` names a kind of message: a new one replaces the older of its group (no stale toasts). */
+  function toast(message, kind = "info", ms = 2600, { action = null, group = "" } = {}) {
     const box = document.getElementById("toasts");
-    if (!box || !message) return;
-    const node = el("div", { class: `toast toast-${kind}`, text: message });
+    if (!box || !message) return null;
+    if (group) clearToasts(group);
+    const node = el("div", { class: `toast toast-${kind}`, "data-group": group || null }, el("span", { text: message }));
+    if (action) {
+      node.append(el("button", { type: "button", class: "toast-action", text: action.label, onclick: () => { node.remove(); action.run(); } }));
+      ms = Math.max(ms, 6000);
+    }
     box.append(node);
     setTimeout(() => node.remove(), ms);
+    return node;
+  }
+  function clearToasts(group = "") {
+    const box = document.getElementById("toasts");
+    if (!box) return;
+    for (const node of box.querySelectorAll(group ? `.toast[data-group="${CSS.escape(group)}"]` : ".toast")) node.remove();
   }
   function confirmDialog(text) {
     const dialog = document.getElementById("confirm-dialog");
@@ -237,10 +251,51 @@
   }
 
   // ---- chrome: user menu, dialogs, settings ----
+  // ---- 10-foot mode: a big screen without a mouse (a TV browser), or chosen with ?tv=on|off|auto ----
+  const TV_QUERY = "(min-width: 1800px) and (hover: none), (min-width: 1800px) and (pointer: coarse)";
+  function applyTvMode() {
+    const asked = new URLSearchParams(location.search).get("tv");
+    if (asked === "on" || asked === "off") setPref("tvMode", asked);
+    else if (asked === "auto") setPref("tvMode", null);
+    const choice = pref("tvMode");
+    const auto = typeof window.matchMedia === "function" && window.matchMedia(TV_QUERY).matches;
+    const on = choice === "on" || (choice !== "off" && auto);
+    if (on) document.documentElement.dataset.tv = "";
+    else delete document.documentElement.dataset.tv;
+  }
+  applyTvMode();
+  if (typeof window.matchMedia === "function") window.matchMedia(TV_QUERY).addEventListener("change", applyTvMode);
+
+  /* Arrow keys, Home and End move focus among ``items`` (a menu's roving focus). */
+  function rovingKeys(container, items) {
+    container.addEventListener("keydown", (ev) => {
+      const list = items().filter((item) => !item.hidden && !item.disabled);
+      const index = list.indexOf(document.activeElement);
+      let next = null;
+      if (ev.key === "ArrowDown") next = list[(index + 1) % list.length];
+      else if (ev.key === "ArrowUp") next = list[(index - 1 + list.length) % list.length];
+      else if (ev.key === "Home") next = list[0];
+      else if (ev.key === "End") next = list[list.length - 1];
+      if (!next) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      next.focus();
+    });
+  }
+
   function initUserMenu() {
     const button = document.getElementById("user-button");
     const menu = document.getElementById("user-menu");
     if (!button || !menu) return;
+    const items = () => [...menu.querySelectorAll("[role=menuitem]")];
+    for (const item of items()) item.tabIndex = -1;
+    rovingKeys(menu, items);
+    menu.addEventListener("keydown", (ev) => {
+      if (ev.key === "Tab") { menu.hidden = true; button.setAttribute("aria-expanded", "false"); }
+    });
+    button.addEventListener("keydown", (ev) => {
+      if ((ev.key === "ArrowDown" || ev.key === "ArrowUp") && menu.hidden) { ev.preventDefault(); button.click(); }
+    });
     const close = () => { menu.hidden = true; button.setAttribute("aria-expanded", "false"); };
     button.addEventListener("click", (ev) => {
       ev.stopPropagation();
@@ -279,6 +334,7 @@
       form.requestTimeout.value = pref("requestTimeout") || "";
       form.doubanImageProxyType.value = pref("doubanImageProxyType") || "";
       form.doubanImageProxyUrl.value = pref("doubanImageProxyUrl") || "";
+      form.tvMode.value = pref("tvMode") || "";
       syncCustom();
     };
     dialog.addEventListener("beforeopen", fill);
@@ -290,6 +346,8 @@
       setPref("requestTimeout", timeout >= 1 && timeout <= 60 ? Math.round(timeout) : null);
       setPref("doubanImageProxyType", form.doubanImageProxyType.value || null);
       setPref("doubanImageProxyUrl", form.doubanImageProxyUrl.value.trim() || null);
+      setPref("tvMode", form.tvMode.value || null);
+      applyTvMode();
       setCookie("theme", form.theme.value);
       document.documentElement.dataset.theme = form.theme.value;
       window.dispatchEvent(new CustomEvent("moontv:settings"));
@@ -351,11 +409,17 @@
   }
 
   window.MoonTV = {
-    boot, t, el, icon, api, toast, confirm: confirmDialog, pref, setPref, imageUrl, wireImage, poster, card,
-    playHref, fmtTime, hueOf, initCards, goLogin, readNdjson,
+    boot, t, el, icon, api, toast, clearToasts, confirm: confirmDialog, pref, setPref, imageUrl, wireImage, poster, card,
+    playHref, fmtTime, hueOf, initCards, goLogin, readNdjson, rovingKeys, applyTvMode,
   };
 
+  function initReload() {
+    // "try again" of the offline page: the service worker served it in place of the page asked for
+    for (const button of document.querySelectorAll("[data-action=reload]")) button.addEventListener("click", () => location.reload());
+  }
+
   function start() {
+    initReload();
     initCards();
     initUserMenu();
     initSettings();

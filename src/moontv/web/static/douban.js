@@ -170,7 +170,16 @@
       if (!items.length) st.done = true;
       status.textContent = st.done ? (grid.children.length ? "没有更多了" : "暂无内容") : "";
     } catch (e) {
-      if (seq === st.seq) status.textContent = "加载失败，请稍后重试";
+      if (seq === st.seq) {
+        const retry = M.el("button", { type: "button", class: "btn btn-soft", id: "douban-retry", text: M.t("retry") });
+        retry.addEventListener("click", () => {
+          st.done = false;
+          status.tabIndex = -1;
+          status.focus();  // the button is about to be replaced by the progress text
+          loadMore();
+        });
+        status.replaceChildren(`${M.t("load_failed")} `, retry);
+      }
       st.done = true;
     } finally {
       if (seq === st.seq) st.loading = false;

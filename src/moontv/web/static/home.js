@@ -49,6 +49,48 @@
       if (shelf && shelf.classList.contains("shelf") && !shelf.querySelector(".card")) shelf.remove();
     }, 200);
   }
+  /* Deleting waits for the undo toast: the cards hide at once, the DELETE is sent when the toast times
+     out (or the page is left); "undo" brings the cards back and nothing is deleted. */
+  const pendingDeletes = new Map();
+  function removeLater(key, cards, url, message) {
+    if (pendingDeletes.has(key)) return;
+    const next = nextFocus(cards[0]);
+    for (const c of cards) c.hidden = true;
+    if (next) next.focus();
+    let settled = false;
+    const commit = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      pendingDeletes.delete(key);
+      fetch(url, { method: "DELETE", credentials: "same-origin", keepalive: true })
+        .then((res) => {
+          if (!res.ok) throw new Error(String(res.status));
+          for (const c of cards) removeCard(c);
+        })
+        .catch(() => {
+          for (const c of cards) c.hidden = false;
+          M.toast(t("network_error"), "error");
+        });
+    };
+    const timer = setTimeout(commit, 6000);
+    pendingDeletes.set(key, commit);
+    M.toast(message, "info", 6000, { group: "undo", action: { label: t("undo"), run: () => {
+      settled = true;
+      clearTimeout(timer);
+      pendingDeletes.delete(key);
+      for (const c of cards) c.hidden = false;
+      const link = cards[0] && cards[0].querySelector(".card-link");
+      if (link) link.focus();
+    } } });
+  }
+  function nextFocus(card) {
+    if (!card) return null;
+    const sibling = card.nextElementSibling || card.previousElementSibling;
+    return sibling ? sibling.querySelector(".card-link") : null;
+  }
+  window.addEventListener("pagehide", () => { for (const commit of [...pendingDeletes.values()]) commit(); });
+
   function favoritePayload(card) {
     const d = card.dataset;
     return {
@@ -72,17 +114,26 @@
       const on = !favorites.has(key);
       on ? favorites.add(key) : favorites.delete(key);
       syncFavorite(key);
+      const payload = favoritePayload(card);
       try {
-        if (on) await api("/api/favorites", { method: "POST", body: { key, favorite: favoritePayload(card) } });
+        if (on) await api("/api/favorites", { method: "POST", body: { key, favorite: payload } });
         else await api(`/api/favorites?key=${encodeURIComponent(key)}`, { method: "DELETE" });
       } catch (err) {
         on ? favorites.delete(key) : favorites.add(key);
         syncFavorite(key);
+        return;
+      }
+      if (!on) {
+        M.toast(t("favorite_removed"), "info", 6000, { group: "undo", action: { label: t("undo"), run: async () => {
+          await api("/api/favorites", { method: "POST", body: { key, favorite: payload } }).catch(() => null);
+          favorites.add(key);
+          syncFavorite(key);
+        } } });
       }
     } else if (action === "remove-record" && card) {
       const key = card.dataset.key;
-      try { await api(`/api/playrecords?key=${encodeURIComponent(key)}`, { method: "DELETE" }); } catch (err) { return; }
-      for (const c of cardsFor(key)) if (c.dataset.kind === "record") removeCard(c);
+      const cards = cardsFor(key).filter((c) => c.dataset.kind === "record");
+      removeLater(key, cards, `/api/playrecords?key=${encodeURIComponent(key)}`, t("record_removed"));
     } else if (action === "clear-records" || action === "clear-favorites") {
       const records = action === "clear-records";
       if (!(await M.confirm(t(records ? "clear_confirm_history" : "clear_confirm_favorites")))) return;
@@ -91,6 +142,18 @@
     }
   });
   for (const key of new Set([...document.querySelectorAll(".card[data-key]")].map((c) => c.dataset.key))) syncFavorite(key);
+  /* One Tab stop per card (its link); the card's buttons are reached by pointer or spatial navigation, and
+     Delete on a focused card removes it from history (or from favorites), with the same undo. */
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Delete" || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    const link = ev.target.closest && ev.target.closest(".card[data-kind] .card-link");
+    if (!link) return;
+    const card = link.closest(".card");
+    const button = card.querySelector(card.dataset.kind === "record" ? "[data-action=remove-record]" : ".fav-btn[aria-pressed=true]");
+    if (!button) return;
+    ev.preventDefault();
+    button.click();
+  });
 
   // ---- Douban rows: shown only when /api/douban/* answers ----
   function doubanHref(item, stype) {

@@ -36,8 +36,11 @@ export function togglePlay() {
 }
 $("btn-play").addEventListener("click", togglePlay);
 $("big-play").addEventListener("click", togglePlay);
-video.addEventListener("click", togglePlay);
-video.addEventListener("dblclick", () => toggleFullscreen());
+// a mouse click plays/pauses; touch has its own gestures (gestures.js), which a click must not undo
+let pointerKind = "mouse";
+video.addEventListener("pointerdown", (ev) => { pointerKind = ev.pointerType; });
+video.addEventListener("click", () => { if (pointerKind !== "touch") togglePlay(); });
+video.addEventListener("dblclick", () => { if (pointerKind !== "touch") toggleFullscreen(); });
 
 function syncPlayState() {
   const playing = !video.paused && !video.ended;
@@ -91,16 +94,34 @@ rateMenu.addEventListener("click", (ev) => {
   setRate(Number(b.dataset.rate));
   playerToast(t("rate_set", { r: b.dataset.rate }));
   closeMenus();
+  rateButton.focus();
 });
+const MENUS = [[rateButton, rateMenu], [settingsButton, settingsMenu]];
+const menuItems = (menu) => () => [...menu.querySelectorAll("[role^=menuitem], input")];
 function openMenu(button, menu) {
   const open = menu.hidden;
   closeMenus();
   menu.hidden = !open;
   button.setAttribute("aria-expanded", String(open));
   box.classList.remove("is-idle");
+  if (open) {
+    // focus goes into the menu (the checked item first), so ↑/↓ and Escape work from the keyboard
+    const items = menuItems(menu)();
+    const first = items.find((i) => i.getAttribute("aria-checked") === "true") || items[0];
+    if (first) first.focus();
+  }
 }
 export function closeMenus() {
-  for (const [b, m] of [[rateButton, rateMenu], [settingsButton, settingsMenu]]) { m.hidden = true; b.setAttribute("aria-expanded", "false"); }
+  for (const [b, m] of MENUS) { m.hidden = true; b.setAttribute("aria-expanded", "false"); }
+}
+/** The button of the open menu (null when none is open). */
+export function openMenuButton() {
+  const open = MENUS.find(([, m]) => !m.hidden);
+  return open ? open[0] : null;
+}
+for (const [, menu] of MENUS) {
+  for (const item of menuItems(menu)()) item.tabIndex = -1;
+  M.rovingKeys(menu, menuItems(menu));
 }
 rateButton.addEventListener("click", (ev) => { ev.stopPropagation(); openMenu(rateButton, rateMenu); });
 settingsButton.addEventListener("click", (ev) => { ev.stopPropagation(); openMenu(settingsButton, settingsMenu); });
@@ -141,17 +162,24 @@ document.addEventListener("fullscreenchange", () => {
   $("btn-fullscreen").setAttribute("aria-label", on ? t("exit_fullscreen") : t("fullscreen"));
 });
 
-// controls hide while playing and the pointer rests
+// controls hide while playing and the pointer rests; they stay while focus is on one of them
 let idleTimer = 0;
+const controlsBar = $("controls");
 export function wake() {
   box.classList.remove("is-idle");
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
-    if (!video.paused && rateMenu.hidden && settingsMenu.hidden && !box.contains(document.activeElement)) box.classList.add("is-idle");
+    if (!video.paused && rateMenu.hidden && settingsMenu.hidden && !controlsBar.contains(document.activeElement)) box.classList.add("is-idle");
   }, 2800);
 }
-box.addEventListener("pointermove", wake);
-box.addEventListener("pointerdown", wake);
+/** A tap on the picture: controls up if they were hidden, hidden if they were up (while playing). */
+export function toggleControls() {
+  if (box.classList.contains("is-idle") || video.paused) wake();
+  else if (rateMenu.hidden && settingsMenu.hidden) { clearTimeout(idleTimer); box.classList.add("is-idle"); }
+}
+box.addEventListener("pointermove", (ev) => { if (ev.pointerType !== "touch") wake(); });
+box.addEventListener("pointerdown", (ev) => { if (ev.pointerType !== "touch" || ev.target !== video) wake(); });
+box.addEventListener("focusin", wake);
 
 // ---------------------------------------------------------------- video events
 video.addEventListener("loadedmetadata", () => { applyResume(); updateTime(); });

@@ -1,6 +1,7 @@
 /* Player core: loads a stream into the <video> with hls.js (through the ad-filtering proxy when enabled),
    recovers from network and media errors, resumes, saves progress and holds the screen awake. */
 import { S, $, t, api, fmtTime, page, pref, video, box, PROXY_MISSING, currentKey, episodesOf, safeUrl, playerToast, showError, hideError } from "./state.js";
+import { recover } from "./recovery.js";
 
 export function destroyHls() {
   if (S.hls) { S.hls.destroy(); S.hls = null; }
@@ -34,7 +35,7 @@ export function loadUrl(url, forceDirect) {
     video.src = src;
     video.addEventListener("loadedmetadata", tryPlay, { once: true });
   } else {
-    showError(t("play_error"), "HLS", { canSwitch: S.candidates.length > 1 });
+    showError(t("play_error"), t("play_error_hint"), { canSwitch: S.candidates.length > 1 });
   }
 }
 
@@ -55,7 +56,8 @@ function onHlsError(_event, data) {
       loadUrl(S.directUrl, true);
       return;
     }
-    if (S.retries < 2 && hls) {
+    const gone = playlist && [403, 404, 410].includes(code);  // retrying a missing playlist cannot help
+    if (S.retries < 2 && hls && !gone) {
       S.retries += 1;
       playerToast(t("network_retry"));
       const retry = () => {
@@ -86,7 +88,8 @@ function onHlsError(_event, data) {
     }
   }
   destroyHls();
-  showError(t("play_error"), `${t("play_error_hint")} (${data.details || data.type})`, { canSwitch: S.candidates.length > 1 || !S.searchDone });
+  console.warn("playback failed:", data.details || data.type);
+  recover();
 }
 
 export function tryPlay() {

@@ -7,7 +7,14 @@ export function renderFavorite() {
   button.setAttribute("aria-pressed", String(S.favorite));
   const label = S.favorite ? t("favorited") : t("add_favorite");
   $("fav-label").textContent = label;
-  button.setAttribute("aria-label", S.favorite ? t("remove_favorite") : t("add_favorite"));
+  button.title = S.favorite ? t("remove_favorite") : t("add_favorite");
+}
+export function favoritePayload(item) {
+  return {
+    title: S.title || item.title, source_name: item.source_name || item.source,
+    year: item.year && item.year !== "unknown" ? String(item.year) : "", cover: safeUrl(item.poster),
+    total_episodes: episodesOf(item).length, save_time: Date.now(), search_title: S.stitle || "",
+  };
 }
 $("fav-button").addEventListener("click", async () => {
   if (!S.current) return;
@@ -18,17 +25,7 @@ $("fav-button").addEventListener("click", async () => {
   const item = S.current;
   try {
     if (on) {
-      await api("/api/favorites", {
-        method: "POST",
-        body: {
-          key,
-          favorite: {
-            title: S.title || item.title, source_name: item.source_name || item.source,
-            year: item.year && item.year !== "unknown" ? String(item.year) : "", cover: safeUrl(item.poster),
-            total_episodes: episodesOf(item).length, save_time: Date.now(), search_title: S.stitle || "",
-          },
-        },
-      });
+      await api("/api/favorites", { method: "POST", body: { key, favorite: favoritePayload(item) } });
     } else {
       await api(`/api/favorites?key=${encodeURIComponent(key)}`, { method: "DELETE" });
     }

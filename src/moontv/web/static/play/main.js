@@ -6,6 +6,7 @@ import { renderSkip } from "./skip.js";
 import { renderFavorite } from "./favorite.js";
 import { resolve } from "./sources.js";
 import "./keyboard.js";
+import "./gestures.js";
 
 $("play-desc").addEventListener("click", () => $("play-desc").classList.toggle("is-open"));
 loadVolume();

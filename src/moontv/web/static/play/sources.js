@@ -4,7 +4,7 @@ import { S, $, M, t, el, api, pref, params as P, video, keyOf, currentKey, norm,
 import { loadUrl } from "./core.js";
 import { playEpisode, renderInfo } from "./episodes.js";
 import { renderSkip } from "./skip.js";
-import { renderFavorite } from "./favorite.js";
+import { renderFavorite, favoritePayload } from "./favorite.js";
 
 function matches(item) {
   if (!item || typeof item !== "object" || !item.source || !item.id) return false;
@@ -164,7 +164,7 @@ $("source-list").addEventListener("click", (ev) => {
   if (item) switchSource(item);
 });
 
-export async function switchSource(item) {
+export async function switchSource(item, { quiet = false } = {}) {
   if (!S.current) { start(item); return; }
   const oldKey = currentKey();
   if (keyOf(item) === oldKey) return;
@@ -177,8 +177,15 @@ export async function switchSource(item) {
     api(`/api/skipconfigs?key=${encodeURIComponent(oldKey)}`, { method: "DELETE", quiet: true }).catch(() => null);
     api("/api/skipconfigs", { method: "POST", body: { key: newKey, config: oldSkip }, quiet: true }).catch(() => null);
   }
+  const wasFavorite = S.favorite;
   const favorite = await api(`/api/favorites?key=${encodeURIComponent(newKey)}`, { quiet: true }).catch(() => null);
   S.favorite = Boolean(favorite);
+  if (wasFavorite && !S.favorite) {
+    // one favorite per title: it moves with the title (the server drops the old source's entry)
+    S.favorite = true;
+    api("/api/favorites", { method: "POST", body: { key: newKey, favorite: favoritePayload(item) }, quiet: true })
+      .catch(() => { S.favorite = false; renderFavorite(); });
+  }
   S.record = null;
   const sameEpisode = S.episode < episodesOf(item).length;
   const index = sameEpisode ? S.episode : 0;
@@ -187,7 +194,7 @@ export async function switchSource(item) {
   renderSkip();
   renderSources();
   playEpisode(index, sameEpisode && time > 1 ? time : 0);
-  M.toast(t("switched_source", { name: item.source_name || item.source }));
+  if (!quiet) M.toast(t("switched_source", { name: item.source_name || item.source }), "info", 2600, { group: "player" });
 }
 
 const QUALITY = { "4K": 100, "2K": 85, "1080p": 75, "720p": 60, "480p": 40, SD: 20 };
@@ -208,7 +215,7 @@ function scores(items) {
     return Math.round((0.4 * q + 0.4 * s + 0.2 * p) * 100) / 100;
   });
 }
-async function probe(item) {
+export async function probe(item) {
   const key = keyOf(item);
   if (S.probes.has(key) && S.probes.get(key) !== "pending") return;
   S.probes.set(key, "pending");

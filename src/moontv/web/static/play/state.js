@@ -58,7 +58,12 @@ export function playerToast(text) {
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { node.hidden = true; }, 2200);
 }
+export function hidePlayerToast() {
+  clearTimeout(toastTimer);
+  $("player-toast").hidden = true;
+}
 export function showError(title, text, { canSwitch = true, canRetry = true } = {}) {
+  hidePlayerToast();
   box.classList.remove("is-loading");
   $("player-error-title").textContent = title;
   $("player-error-text").textContent = text || "";

@@ -1,0 +1,1 @@
+"""Rules over a user's own data that hold whatever the storage backend."""
