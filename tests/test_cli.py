@@ -109,6 +109,7 @@ def test_sources_check_reports_each_source(tmp_path: Path, fake_cms_factory) -> 
         str(tmp_path / "config.json"),
         "--data-dir",
         str(tmp_path / "data"),
+        env={"MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1/32"},  # the same SSRF guard as the admin check
     )
     assert result.returncode == 1
     rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:-1]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from moontv.auth.tokens import TokenClaims, TokenSigner
 from moontv.auth.usernames import canonical, new_username_problem
 from moontv.config.admin import find_user
 from moontv.config.service import ConfigService
+from moontv.errors import ServiceError
 from moontv.settings import Settings
 from moontv.storage.protocol import Storage
 
@@ -33,13 +35,14 @@ class Principal:
         return self.role in ("owner", "admin") and not self.banned
 
 
-class AuthError(Exception):
-    """A refused auth operation; ``status`` and ``message`` go to the client as they are."""
+class AuthError(ServiceError):
+    """A refused auth operation; ``status`` and ``message`` go to the client as they are
+    (a 401 also says ``"ok": false``; a throttled one carries ``Retry-After``)."""
 
     def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        headers = {} if retry_after is None else {"Retry-After": str(max(1, math.ceil(retry_after)))}
+        extra = {"ok": False} if status == 401 else {}
+        super().__init__(status, message, headers=headers, **extra)
         self.retry_after = retry_after
 
 
