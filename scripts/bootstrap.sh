@@ -27,11 +27,16 @@ fi
 
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-if [ "$want_test" = 1 ]; then
-  .venv/bin/python -m pip install -q -e '.[test]'
-else
-  .venv/bin/python -m pip install -q -e .
+# pip runs only when its input changed: pyproject.toml and the interpreter (the editable install
+# follows src/ by itself). One stamp per install kind; a test install also covers the server.
+inputs="$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -VV | tr -d '\n')"
+installed() { [ "$(cat ".venv/.moontv-install-$1" 2>/dev/null || true)" = "$inputs" ]; }
+if [ "$want_test" = 1 ]; then kind=test extras="[test]"; else kind=server extras=""; fi
+if ! { installed "$kind" || { [ "$kind" = server ] && installed test; }; } \
+   || ! .venv/bin/python -c 'import moontv' 2>/dev/null; then
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".$extras"
+  echo "$inputs" > ".venv/.moontv-install-$kind"
 fi
 # Web UI browser dependencies (hls.js from npm, pinned by package-lock.json) into web/static/vendor/.
 scripts/build_frontend.sh

@@ -117,6 +117,35 @@ def test_sources_check_reports_each_source(tmp_path: Path, fake_cms_factory) -> 
     assert "2/2" in result.stderr  # the progress bar reached the end
 
 
+def test_empty_site_says_so_until_sources_add(tmp_path: Path, fake_cms_factory) -> None:
+    """A newcomer's first run: the search explains the empty site; `moontv sources add` fixes it."""
+    cms = fake_cms_factory()
+    write_config(tmp_path / "config.json", {})
+    common = ["--config", str(tmp_path / "config.json"), "--data-dir", str(tmp_path / "data")]
+    server = LiveServer(settings_for(tmp_path)).start()
+    try:
+        client = server.login()
+        empty = client.get("/api/search", params={"q": "流浪星球"}).json()
+        assert empty["results"] == [] and empty["notice"] == "no_sources"
+        assert "moontv sources add" in empty["message"] and "/admin" in empty["message"]
+    finally:
+        server.stop()
+    added = run_cli("sources", "add", "Fake CMS", cms.base_url, *common)
+    assert added.returncode == 0, added.stderr
+    assert "source 127.0.0.1 added" in added.stdout  # a name with a blank: the key is the API's host
+    twice = run_cli("sources", "add", "Fake CMS", cms.base_url, *common)
+    assert twice.returncode == 1 and "该源已存在" in twice.stderr
+    bad = run_cli("sources", "add", "x", "ftp://example.com/api", "--key", "x", *common)
+    assert bad.returncode == 1 and "http(s)" in bad.stderr
+    server = LiveServer(settings_for(tmp_path)).start()
+    try:
+        found = server.login().get("/api/search", params={"q": "流浪星球"}).json()
+        assert found["results"] and "notice" not in found
+        assert {r["source"] for r in found["results"]} == {"127.0.0.1"}
+    finally:
+        server.stop()
+
+
 def test_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     write_config(tmp_path / "config.json", {})
     port = free_port()
@@ -158,3 +187,46 @@ def test_serve_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     messages = [r["msg"] for r in records]
     assert any("ready" in m for m in messages) and any("stopped" in m for m in messages)
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
+
+
+def test_sigterm_drains_readiness_first_and_finishes_in_flight(tmp_path: Path, fake_cms_factory) -> None:
+    """Readiness turns 503 at SIGTERM while requests are still served; a request in flight when the
+    drain ends still gets its answer; then the process exits 0."""
+    import threading
+
+    slow = fake_cms_factory(delay=2.5)
+    write_config(tmp_path / "config.json", {"slow": slow.base_url})
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
+    env.update({"PASSWORD": "x", "PORT": str(port), "MOONTV_DRAIN_SECONDS": "1.5",
+                "MOONTV_SHUTDOWN_GRACE": "8"})  # fmt: skip
+    cmd = [sys.executable, "-m", "moontv", "serve", "--config", str(tmp_path / "config.json"),
+           "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert time.monotonic() < deadline, "server did not come up"
+            try:
+                if httpx.get(f"{url}/api/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        client = httpx.Client(base_url=url, timeout=30)
+        assert client.post("/api/login", json={"password": "x"}).status_code == 200
+        answers: list[httpx.Response] = []
+        search = threading.Thread(target=lambda: answers.append(client.get("/api/search?q=流浪星球")))
+        search.start()
+        time.sleep(0.8)  # the search waits on the slow upstream
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert httpx.get(f"{url}/api/ready", timeout=2).status_code == 503
+        assert httpx.get(f"{url}/api/health", timeout=2).status_code == 200  # still serving
+        search.join(timeout=20)
+        assert answers and answers[0].status_code == 200 and answers[0].json()["results"]
+        proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0

@@ -15,7 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moontv import __version__
@@ -27,6 +26,7 @@ from moontv.config.service import ConfigService
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.search.cache import TTLCache
 from moontv.search.service import SearchService
+from moontv.search.shared_cache import SharedPageCache
 from moontv.settings import Settings
 from moontv.sources.breaker import BreakerRegistry
 from moontv.sources.client import CmsClient
@@ -47,9 +47,12 @@ from moontv.web import (
     userdata_routes,
 )
 from moontv.web.csrf import CsrfMiddleware
+from moontv.web.head import HeadAsGetMiddleware
 from moontv.web.metrics_listener import MetricsListener
+from moontv.web.pages.errors import not_found, wants_html
 from moontv.web.responses import ApiError, json_response
 from moontv.web.state import AppState
+from moontv.web.static_files import VersionedStaticFiles
 
 log = logging.getLogger("moontv")
 SECRET_META = "session_secret"
@@ -96,6 +99,12 @@ async def _session_secret(settings: Settings, storage: InstrumentedStorage) -> b
     return (await storage.set_meta_if_absent(SECRET_META, secrets.token_urlsafe(48))).encode()
 
 
+def _shared_search_cache(settings: Settings, storage: object, metrics: Metrics) -> SharedPageCache | None:
+    if not (settings.search_cache and settings.search_shared_cache) or not hasattr(storage, "client"):
+        return None
+    return SharedPageCache(lambda: storage.client, on_lookup=metrics.cache_hook("search_shared"))  # type: ignore[attr-defined]
+
+
 async def build_state(settings: Settings, metrics: Metrics) -> AppState:
     file_cfg, file_text = load_config_file(settings.config_file)
     del file_cfg  # validated above; the merge engine re-reads the text it stores
@@ -140,7 +149,7 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         http=http,
         breakers=breakers,
         cms=cms,
-        search=SearchService(cms, cache),
+        search=SearchService(cms, cache, _shared_search_cache(settings, raw_storage, metrics)),
         search_cache=cache,
         netguard=netguard,
         guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),
@@ -195,6 +204,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(CsrfMiddleware, proxies=settings.proxies)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
+    app.add_middleware(HeadAsGetMiddleware)  # type: ignore[arg-type]
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -206,8 +216,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404 and pages.wants_html(request):
-            return await pages.not_found(request)
+        if exc.status_code == 404 and wants_html(request):
+            return await not_found(request)
         messages = {404: "Not Found", 405: "Method Not Allowed"}
         return json_response(
             {"error": messages.get(exc.status_code, str(exc.detail))},
@@ -239,5 +249,9 @@ def create_app(settings: Settings) -> FastAPI:
         stream_routes,
     ):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
+    app.mount(
+        "/static",
+        VersionedStaticFiles(directory=str(Path(__file__).parent / "web" / "static")),
+        name="static",
+    )
     return app

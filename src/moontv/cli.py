@@ -1,15 +1,16 @@
-"""Command line: ``moontv serve | user | sources check | config validate | healthcheck``."""
+"""Command line: ``moontv serve | user | sources add|check | config validate | healthcheck``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -40,13 +41,34 @@ def _graceful_server_class() -> type:
     import uvicorn
 
     class GracefulServer(uvicorn.Server):
-        """Exit with status 0 after a graceful SIGTERM shutdown (uvicorn re-raises the signal)."""
+        """SIGTERM: first ``drain`` seconds of readiness 503 while requests are still served, then
+        uvicorn's graceful shutdown; exit status 0 (uvicorn would re-raise the signal). A second
+        signal during the drain stops at once."""
+
+        drain: float = 0.0
+        on_drain: Callable[[], None] | None = None
+        _drain_until: float | None = None
 
         def handle_exit(self, sig: int, frame: object) -> None:
+            if (
+                sig == signal.SIGTERM
+                and self.drain > 0
+                and self._drain_until is None
+                and not self.should_exit
+            ):
+                self._drain_until = time.monotonic() + self.drain
+                if self.on_drain is not None:
+                    self.on_drain()
+                return
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
             captured = getattr(self, "_captured_signals", None)
             if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
                 captured.remove(sig)
+
+        async def on_tick(self, counter: int) -> bool:
+            if self._drain_until is not None and time.monotonic() >= self._drain_until:
+                self.should_exit = True
+            return bool(await super().on_tick(counter))
 
     return GracefulServer
 
@@ -66,18 +88,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     host = args.host or settings.bind_host
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=host,
         port=settings.port,
         log_config=None,
         access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
-        timeout_graceful_shutdown=3,
+        timeout_graceful_shutdown=settings.shutdown_grace,
         lifespan="on",
     )
     server = _graceful_server_class()(config)
+    server.drain = settings.drain_seconds
+
+    def draining() -> None:
+        state = getattr(app.state, "moontv", None)
+        if state is not None:
+            state.shutting_down = True  # /api/ready -> 503
+        logging.getLogger("moontv").info("SIGTERM: draining for %.1f s before shutdown", server.drain)
+
+    server.on_drain = draining
     server.run()
     return 0 if server.started else 1
 
@@ -165,6 +197,45 @@ def cmd_user(args: argparse.Namespace) -> int:
                 print(f"error: {exc.message}", file=sys.stderr)
                 return 1
             return 0
+
+    return asyncio.run(run())
+
+
+# -- sources add ------------------------------------------------------------------------------
+
+
+def _default_key(name: str, api: str) -> str:
+    """The name when it can be a key, else the API's host name (keys carry no + / , or blanks)."""
+    import re
+    from urllib.parse import urlsplit
+
+    if name and not re.search(r"[+/,\s]", name):
+        return name
+    return re.sub(r"[^\w.-]+", "_", urlsplit(api).hostname or "source")
+
+
+def cmd_sources_add(args: argparse.Namespace) -> int:
+    from moontv.admin import AdminError
+    from moontv.admin.sources import apply
+
+    settings = _settings(args)
+    body = {
+        "action": "add",
+        "key": args.key or _default_key(args.name.strip(), args.api.strip()),
+        "name": args.name,
+        "api": args.api,
+        "detail": args.detail or "",
+    }
+
+    async def run() -> int:
+        async with _services(settings) as (_, config, _auth):
+            try:
+                await config.update(lambda cfg: apply(cfg, body))  # type: ignore[attr-defined]
+            except AdminError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 1
+        print(f"source {body['key']} added: {args.name} -> {args.api}")
+        return 0
 
     return asyncio.run(run())
 
@@ -298,6 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sources = sub.add_parser("sources", help="upstream sources")
     sources_sub = sources.add_subparsers(dest="sources_cmd", required=True)
+    add = sources_sub.add_parser("add", help="add an Apple CMS v10 source (as the admin page does)")
+    add.add_argument("name", help="display name")
+    add.add_argument("api", help="the source's API URL (http/https)")
+    add.add_argument("--key", help="unique key (default: the name, or the API's host name)")
+    add.add_argument("--detail", help="detail page base URL (optional)")
+    _add_common(add)
+    add.set_defaults(func=cmd_sources_add)
     check = sources_sub.add_parser("check", help="search every enabled source and report")
     check.add_argument("--query", default="我的", help="search term to probe with")
     check.add_argument("--timeout", type=float, default=10.0)

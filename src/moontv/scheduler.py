@@ -4,13 +4,22 @@ One run at a time (a trigger while a run is going is reported, not queued); each
 total time and in concurrent upstream requests, logs one summary line and exports its last-run
 time, duration and status as Prometheus metrics. The loop sleeps a jittered interval between runs
 and stops with the app.
+
+With several replicas on one storage, a scheduled run needs the ``refresh`` lease in storage: the
+holder renews it on each of its ticks, the others skip theirs, so one replica refreshes per interval.
+The lease outlives one interval (with jitter) and one run's budget; when its holder dies, it
+expires and the next replica to tick takes it over. A replica that stops gives it up at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import random
+import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -23,6 +32,12 @@ from moontv.sources.models import ApiSite, SourceError
 
 log = logging.getLogger("moontv.scheduler")
 STATUS_CODES = {"ok": 1, "partial": 2, "timeout": 3, "failed": 0}
+LEASE = "refresh"
+
+
+def replica_id() -> str:
+    """This process among the replicas: host name, pid and a random part (pids repeat in containers)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 @dataclass(slots=True)
@@ -86,6 +101,8 @@ class RefreshScheduler:
         metrics: RefreshMetrics,
         subscription_check: Callable[[], Awaitable[Any]] | None = None,
         jitter: float = 0.1,
+        holder: str | None = None,
+        lease_margin: float = 5.0,
     ) -> None:
         self._storage = storage
         self._config = config
@@ -103,6 +120,10 @@ class RefreshScheduler:
         self._background: asyncio.Task[Any] | None = None
         self.last: RunSummary | None = None
         self.current: RunSummary | None = None
+        self.holder = holder or replica_id()
+        self.lease_margin = lease_margin
+        self.leader = False  # this replica held the lease at its last tick
+        self.completed_runs = 0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -115,6 +136,21 @@ class RefreshScheduler:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._loop_task = None
+        if self.leader:  # hand over now instead of at expiry
+            self.leader = False
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2):
+                    await self._storage.release_lease(LEASE, self.holder)
+
+    def lease_ttl(self) -> float:
+        """Seconds: longer than the longest gap between the holder's ticks and than one run."""
+        return max(self.interval * (1 + 2 * self._jitter), self.budget) + self.lease_margin
+
+    async def _lead(self) -> bool:
+        self.leader = bool(
+            await self._storage.acquire_lease(LEASE, self.holder, round(self.lease_ttl() * 1000))
+        )
+        return self.leader
 
     def next_delay(self) -> float:
         spread = self.interval * self._jitter
@@ -124,6 +160,9 @@ class RefreshScheduler:
         while True:
             await asyncio.sleep(self.next_delay())
             try:
+                if not await self._lead():
+                    log.debug("scheduled refresh: another replica holds the lease")
+                    continue
                 await self.run_once("schedule")
             except asyncio.CancelledError:
                 raise
@@ -171,6 +210,7 @@ class RefreshScheduler:
 
     def _finish(self, summary: RunSummary) -> None:
         self.last = summary
+        self.completed_runs += 1
         self.current = None
         self._metrics.last_run.set(summary.startedAt / 1000)
         self._metrics.last_duration.set(summary.durationMs / 1000)

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
         8 * 1024 * 1024, ge=1024, validation_alias=_env("MOONTV_UPSTREAM_MAX_BYTES")
     )
     search_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_CACHE"))
+    # with Redis/Kvrocks storage: the search cache's second level, shared by every replica
+    search_shared_cache: bool = Field(True, validation_alias=_env("MOONTV_SEARCH_SHARED_CACHE"))
     session_days: int = Field(7, ge=1, le=365, validation_alias=_env("MOONTV_SESSION_DAYS"))
     login_rate_limit: int = Field(10, ge=1, validation_alias=_env("MOONTV_LOGIN_RATE_LIMIT"))
     # Forwarded headers are believed only from these peers (CIDRs); see moontv.auth.proxies.
@@ -98,6 +100,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("MOONTV_LOG_FORMAT"))
     log_level: str = Field("info", validation_alias=_env("MOONTV_LOG_LEVEL"))
     access_log: bool = Field(False, validation_alias=_env("MOONTV_ACCESS_LOG"))
+    # SIGTERM: /api/ready answers 503 for drain_seconds while requests are still served (so a load
+    # balancer's health check takes the replica out first), then in-flight requests and streams get
+    # up to shutdown_grace seconds to finish.
+    drain_seconds: float = Field(0.0, ge=0, le=120, validation_alias=_env("MOONTV_DRAIN_SECONDS"))
+    shutdown_grace: float = Field(8.0, ge=0, le=300, validation_alias=_env("MOONTV_SHUTDOWN_GRACE"))
     metrics_token: str = Field("", validation_alias=_env("MOONTV_METRICS_TOKEN"))
     metrics_port: int = Field(0, ge=0, le=65535, validation_alias=_env("MOONTV_METRICS_PORT"))
 
@@ -116,8 +123,13 @@ class Settings(BaseSettings):
     # -- streams: SSRF guard, m3u8/segment/image proxies, ad filter, source probe -------------
     # CIDRs or host names that may be fetched although private (LAN-only CMS/stream hosts).
     allow_private_upstreams: str = Field("", validation_alias=_env("MOONTV_ALLOW_PRIVATE_UPSTREAMS"))
-    image_proxy_hosts: str = Field(
-        "doubanio.com,douban.com", validation_alias=_env("MOONTV_IMAGE_PROXY_HOSTS")
+    # "*" = any public host (private addresses are refused by the guard); a list narrows it down.
+    image_proxy_hosts: str = Field("*", validation_alias=_env("MOONTV_IMAGE_PROXY_HOSTS"))
+    image_proxy_host_rate: float = Field(
+        10.0, ge=0, le=10_000, validation_alias=_env("MOONTV_IMAGE_PROXY_HOST_RATE")
+    )
+    image_proxy_host_burst: int = Field(
+        60, ge=1, le=100_000, validation_alias=_env("MOONTV_IMAGE_PROXY_HOST_BURST")
     )
     image_proxy_max_bytes: int = Field(
         5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, validation_alias=_env("MOONTV_IMAGE_PROXY_MAX_BYTES")

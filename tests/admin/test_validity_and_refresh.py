@@ -151,6 +151,12 @@ class StubStorage:
     async def set_play_record(self, user: str, key: str, record: dict[str, Any]) -> None:
         self.records[user][key] = record
 
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        return True  # a single replica
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        return None
+
 
 class StubConfig:
     async def get(self) -> Any:

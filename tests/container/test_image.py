@@ -69,10 +69,10 @@ def test_arbitrary_uid_read_only_root_and_graceful_stop(docker_bin: str, moontv_
     try:
         ops.wait_first_200(c, t0, limit=60)
         assert ops.http_status(f"{c.url}/api/ready") == 200  # SQLite opened in the anonymous /data volume
-        token = ops._login(c.url)
+        token = ops.login(c.url)
         assert token
         pid = c.pid()
-        assert ops._proc_uid(pid) == 54321
+        assert ops.proc_uid(pid) == 54321
         start = time.perf_counter()
         subprocess.run([docker_bin, "stop", "-t", "10", c.cid], check=True, capture_output=True)
         took = time.perf_counter() - start

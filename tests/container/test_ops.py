@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+from tests.conftest import REPO
 from tests.container.ops import ops
+
+registry_module = sys.modules["ops.registry"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -79,7 +84,7 @@ def test_scan_without_a_database_says_not_scanned(tmp_path: Path, monkeypatch) -
     assert result["status"] == "not scanned" and "vulnerability database" in result["reason"]
     assert ops.main(["scan", "--image", "moontv:any"]) == 3
     monkeypatch.setenv("TRIVY", str(tmp_path / "missing"))
-    monkeypatch.setattr(ops.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
     monkeypatch.delenv("TRIVY")
     assert ops.trivy_scan("moontv:any") == {"status": "not scanned", "reason": "trivy is not installed"}
 
@@ -130,4 +135,69 @@ def test_goals_and_generated_report() -> None:
 def test_percentile() -> None:
     assert ops.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
     assert ops.percentile([1.0] * 9 + [10.0], 95) > 5
-    assert os.path.basename(ops.__file__) == "moontv_ops.py"
+
+
+def test_cli_keeps_its_commands() -> None:
+    """scripts/moontv_ops.py is a thin entry point over the scripts/ops package."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "moontv_ops.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for command in (
+        "build",
+        "multiarch",
+        "smoke",
+        "measure",
+        "render",
+        "scan",
+        "gate",
+        "sbom",
+        "push",
+        "pin",
+    ):
+        assert command in proc.stdout
+    for module in (REPO / "scripts" / "ops").glob("*.py"):
+        assert len(module.read_text().splitlines()) <= 500, module.name
+
+
+def test_release_tags_are_pushed_one_after_another(monkeypatch) -> None:
+    """Never several tags in one push: concurrent manifest PUTs to one repository race in the registry."""
+    calls: list[tuple[str | None, bool]] = []
+    active = 0
+
+    def fake_build(_context, *, tag, platforms, bases, push=False, **_kw):
+        nonlocal active
+        active += 1
+        assert active == 1
+        calls.append((tag, push))
+        assert set(platforms) == {"linux/amd64", "linux/arm64"}
+        active -= 1
+        return ops.BuildStats(0.1, [])
+
+    monkeypatch.setattr(registry_module, "build", fake_build)
+    tags = ["reg:5000/moontv:1.2.3", "reg:5000/moontv:latest", "reg:5000/moontv:sha-abcdef0"]
+    seconds = ops.push_tags(tags, {})
+    assert calls == [(t, True) for t in tags]
+    assert list(seconds) == ["1.2.3", "latest", "sha-abcdef0"]
+
+
+def test_failed_push_shows_the_registry_side(monkeypatch, tmp_path: Path) -> None:
+    def failing_build(*_a, **_kw):
+        raise ops.OpsError("build failed: unexpected status 500")
+
+    monkeypatch.setattr(registry_module, "build", failing_build)
+    log = tmp_path / "registry.log"
+    log.write_text(
+        'time="t" level=info msg="ok"\ntime="t" level=error msg="invalid checksum digest format"\n'
+    )
+    registry = registry_module.LocalRegistry("127.0.0.1:1", log)
+    try:
+        ops.push_tags(["127.0.0.1:1/moontv:latest"], {}, registry)
+    except ops.OpsError as exc:
+        text = str(exc)
+    else:
+        raise AssertionError("push_tags swallowed the failure")
+    assert "moontv:latest" in text and "invalid checksum digest format" in text and "level=info" not in text

@@ -215,8 +215,14 @@ def test_suggestions(live_app, fake_cms_factory) -> None:
     fake = fake_cms_factory()
     server = live_app({"a": fake.base_url})
     client = server.login()
-    lines = _ndjson(client.get("/api/search/suggestions", params={"q": "流浪"}).text)
-    assert lines == [{"suggestions": [{"text": "流浪星球"}]}]
+    answer = client.get("/api/search/suggestions", params={"q": "流浪"})
+    assert answer.headers["content-type"].startswith("application/json")
+    body = answer.json()
+    assert [(s["text"], s["type"]) for s in body["suggestions"]] == [("流浪星球", "related")]
+    assert isinstance(body["suggestions"][0]["score"], float)
+    streamed = client.get("/api/search/suggestions", params={"q": "流浪", "stream": "1"})
+    assert streamed.headers["content-type"].startswith("application/x-ndjson")
+    assert [[s["text"] for s in line["suggestions"]] for line in _ndjson(streamed.text)] == [["流浪星球"]]
     assert client.get("/api/search/suggestions", params={"q": ""}).json() == {"suggestions": []}
 
 

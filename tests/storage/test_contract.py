@@ -252,6 +252,25 @@ async def test_skip_configs(storage: Storage) -> None:
     assert await storage.get_all_skip_configs("bob") == {}
 
 
+async def test_danmaku_choices(storage: Storage) -> None:
+    choice = {"animeId": 7, "animeTitle": "鬼灭之刃 第二季", "keyword": "鬼灭之刃", "offset": -1}
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+    await storage.set_danmaku_choice("alice", "s+1", choice)
+    await storage.set_danmaku_choice("alice", "s+1", choice | {"offset": 2})
+    assert await storage.get_danmaku_choice("alice", "s+1") == choice | {"offset": 2}
+    assert await storage.get_danmaku_choice("bob", "s+1") is None
+    await storage.delete_danmaku_choice("alice", "s+1")
+    await storage.delete_danmaku_choice("alice", "never-chosen")
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+
+
+async def test_deleting_a_user_deletes_their_danmaku_choices(storage: Storage) -> None:
+    await storage.set_password_hash("alice", "h")
+    await storage.set_danmaku_choice("alice", "s+1", {"animeId": 1})
+    await storage.delete_user("alice")
+    assert await storage.get_danmaku_choice("alice", "s+1") is None
+
+
 # -- users and sessions --------------------------------------------------------------------
 
 
@@ -490,6 +509,47 @@ def test_factory_builds_each_kind(tmp_path: Path) -> None:
 def test_factory_rejects_bad_settings(tmp_path: Path, kind: str, url: str | None, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         create_storage(kind, data_dir=tmp_path, redis_url=url)
+
+
+# -- leases --------------------------------------------------------------------------------
+
+
+async def test_lease_has_one_holder_until_it_expires(make_storage: MakeStorage) -> None:
+    a, b = await make_storage(), await make_storage()  # two replicas on the same data
+    assert await a.acquire_lease("refresh", "replica-a", 400)
+    assert not await b.acquire_lease("refresh", "replica-b", 400)
+    assert await a.acquire_lease("refresh", "replica-a", 400)  # renewal by the holder
+    await b.release_lease("refresh", "replica-b")  # not the holder: no effect
+    assert not await b.acquire_lease("refresh", "replica-b", 400)
+    await asyncio.sleep(0.6)  # the holder died: its lease runs out
+    assert await b.acquire_lease("refresh", "replica-b", 60_000)
+    assert not await a.acquire_lease("refresh", "replica-a", 400)
+    assert await a.acquire_lease("other", "replica-a", 400)  # leases are independent
+    await b.release_lease("refresh", "replica-b")
+    assert await a.acquire_lease("refresh", "replica-a", 400)
+
+
+async def test_concurrent_acquires_have_exactly_one_winner(make_storage: MakeStorage) -> None:
+    replicas = [await make_storage() for _ in range(4)]
+    won = await asyncio.gather(
+        *(
+            s.acquire_lease("refresh", f"replica-{i}", 30_000)
+            for i, s in enumerate(replicas)
+            for _ in range(3)
+        )
+    )
+    winners = {f"replica-{i // 3}" for i, ok in enumerate(won) if ok}
+    assert len(winners) == 1
+
+
+async def test_admin_config_version_alone(storage: Storage) -> None:
+    assert await storage.get_admin_config_version() == 0
+    first = await storage.set_admin_config({"SiteConfig": {"SiteName": "a"}})
+    assert await storage.get_admin_config_version() == first == (await storage.get_admin_config())[1]
+    second = await storage.set_admin_config({"SiteConfig": {"SiteName": "b"}}, expected_version=first)
+    assert await storage.get_admin_config_version() == second > first
+    await storage.clear_all_data()
+    assert await storage.get_admin_config_version() == 0 == (await storage.get_admin_config())[1]
 
 
 async def test_expiring_counters_count_and_expire(storage: Storage) -> None:

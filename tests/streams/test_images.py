@@ -104,8 +104,49 @@ def test_bad_upstream_answers(live_app: Any, images: Upstream, path: str, status
     assert response.json()["error"]
 
 
-def test_hosts_outside_the_allow_list_are_refused_unless_configured(live_app: Any, images: Upstream) -> None:
+def test_any_public_host_is_served_by_default_and_private_ones_are_refused(
+    live_app: Any, images: Upstream
+) -> None:
     live = live_app(None)
+    wire(live, images)
+    install_fake_dns(live, {"pic.cms-cdn.example": [PUBLIC_IP], "nas.home.example": ["192.168.1.20"]})
+    client = live.login()
+    public = client.get(
+        "/api/image-proxy", params={"url": f"http://pic.cms-cdn.example:{images.port}/view/photo/poster.png"}
+    )
+    assert public.status_code == 200 and public.content == PNG
+    for private in (
+        f"http://nas.home.example:{images.port}/view/photo/poster.png",
+        f"http://127.0.0.1:{images.port}/view/photo/poster.png",
+        "http://[::1]/x.png",
+        "http://169.254.169.254/latest/meta-data",
+    ):
+        refused = client.get("/api/image-proxy", params={"url": private})
+        assert refused.status_code == 403, (private, refused.text)
+    assert images.paths() == ["/view/photo/poster.png"]
+
+
+def test_upstream_fetches_are_rate_limited_per_host(live_app: Any, images: Upstream) -> None:
+    live = live_app(None, image_proxy_host_rate=0.01, image_proxy_host_burst=2)
+    wire(live, images)
+    client = live.login()
+
+    def get(host: str, n: int) -> Any:
+        return client.get(
+            "/api/image-proxy", params={"url": f"http://{host}:{images.port}/view/photo/poster.png?n={n}"}
+        )
+
+    assert get("img3.doubanio.com", 1).status_code == 200
+    assert get("img3.doubanio.com", 2).status_code == 200
+    limited = get("img3.doubanio.com", 3)
+    assert limited.status_code == 429 and "img3.doubanio.com" in limited.json()["error"]
+    assert get("img3.doubanio.com", 1).headers["x-moontv-cache"] == "memory"  # cache hits are free
+    assert get("pic.cms-cdn.example", 1).status_code == 200  # another host has its own budget
+    assert len(images.paths()) == 3
+
+
+def test_hosts_outside_an_allow_list_are_refused(live_app: Any, images: Upstream) -> None:
+    live = live_app(None, image_proxy_hosts="doubanio.com,douban.com")
     wire(live, images)
     client = live.login()
     url = f"http://pic.cms-cdn.example:{images.port}/view/photo/poster.png"

@@ -198,6 +198,13 @@ def test_categories_facade(live_app, fake_cms: FakeCms, douban_fake: FakeDouban)
         q = douban_fake.requests[-1]["query"]
         assert q["sort"] == "R" and q["tags"].isdigit()
         assert tv.get(f"/api/tvbox/s/{token}/categories", params={"t": 999}).status_code == 404
+        # TVBox asks its home site for category pages with ac=detail: still a category page
+        browsed = tv.get(f"/api/tvbox/s/{token}/categories", params={"ac": "detail", "t": 1, "pg": 1}).json()
+        assert browsed["list"] and browsed["list"][0]["vod_name"] == "推荐movie0"
+        # unreadable detail ids answer an empty list, never an error page
+        junk = tv.get(f"/api/tvbox/s/{token}/categories", params={"ac": "detail", "ids": "1;drop,../x"})
+        assert junk.status_code == 200 and junk.json()["list"] == []
+        assert tv.get(f"/api/tvbox/s/{token}/categories/evil", params={"ids": "1"}).status_code == 400
         assert tv.get("/api/tvbox/categories").status_code == 401
         assert tv.get("/api/tvbox/categories", params={"token": token}).status_code == 200
     assert owner.get("/api/tvbox/categories").status_code == 200  # a signed-in session works too

@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 
 import httpx
 
-from moontv.web.pages import CATALOG, CSP
+from moontv.web.i18n import LANGS, catalog
+from moontv.web.rendering import CSP
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 PAGES = [
@@ -210,6 +211,12 @@ def test_play_page_boot_carries_saved_state(live_app) -> None:
         assert boot["favorite"] is True
         assert re.search(r'<video id="player"', html)
         assert re.search(r'src="/static/vendor/hls\.min\.js\?v=\w+"', html)
+        entry = re.search(r'<script type="module" src="(/static/play/main\.js\?v=\w+)"', html)
+        assert entry, "the player is loaded as an ES module"
+        # the entry is named by its content hash; the modules it imports by plain URLs are revalidated
+        assert "no-cache" not in client.get(entry.group(1)).headers.get("cache-control", "")
+        imported = client.get("/static/play/core.js")
+        assert imported.status_code == 200 and imported.headers["cache-control"] == "no-cache"
 
 
 def test_search_page_lists_history_and_sources(live_app, fake_cms) -> None:
@@ -239,8 +246,10 @@ def test_english_locale_by_cookie(live_app) -> None:
 
 
 def test_catalogues_have_the_same_keys_and_no_dict_method_names() -> None:
-    assert set(CATALOG["zh-CN"]) == set(CATALOG["en"])
-    assert not set(CATALOG["en"]) & set(dir(dict))  # `t.clear` in a template would render dict.clear
+    assert LANGS == ("zh-CN", "en")
+    assert set(catalog("zh-CN")) == set(catalog("en"))
+    assert len(catalog("en")) > 100 and all(value.strip() for value in catalog("en").values())
+    assert not set(catalog("en")) & set(dir(dict))  # `t.clear` in a template would render dict.clear
 
 
 def test_manifest_service_worker_and_icons(live_app) -> None:
@@ -277,7 +286,7 @@ def test_manifest_service_worker_and_icons(live_app) -> None:
 
 
 def test_server_side_poster_rewrites() -> None:
-    from moontv.web.pages import image_url, play_url
+    from moontv.web.pages.cards import image_url, play_url
 
     douban = "https://img9.doubanio.com/view/p1.jpg"
     assert image_url(douban, {}) == "/api/image-proxy?url=https%3A%2F%2Fimg9.doubanio.com%2Fview%2Fp1.jpg"

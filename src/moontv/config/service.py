@@ -25,16 +25,29 @@ class ConfigSnapshot:
 class ConfigService:
     """One merged view of the site configuration.
 
-    Reads are cached for ``ttl`` seconds (other replicas' writes become visible within it);
-    writes are versioned so concurrent admin edits never silently overwrite each other.
+    A snapshot is served as it is for ``ttl`` seconds; after that one cheap version read in storage
+    decides whether it still holds (the document is read and merged again only when another
+    process wrote it), so another replica's write is seen within ``ttl`` plus one storage read.
+    Every ``full_reload`` seconds the document is read anyway. Writes are versioned so concurrent
+    admin edits never silently overwrite each other.
     """
 
-    def __init__(self, storage: Storage, settings: Settings, file_text: str, *, ttl: float = 1.0) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        settings: Settings,
+        file_text: str,
+        *,
+        ttl: float = 0.25,
+        full_reload: float = 30.0,
+    ) -> None:
         self._storage = storage
         self._settings = settings
         self._file_text = file_text
         self._ttl = ttl
+        self._full_reload = full_reload
         self._cached: tuple[float, ConfigSnapshot] | None = None
+        self._loaded_at = 0.0
         self._lock = asyncio.Lock()
 
     async def initialise(self, *, file_exists: bool = True) -> ConfigSnapshot:
@@ -64,8 +77,17 @@ class ConfigService:
             return cached[1]
         async with self._lock:
             cached = self._cached
-            if cached is not None and time.monotonic() - cached[0] < self._ttl:
+            now = time.monotonic()
+            if cached is not None and now - cached[0] < self._ttl:
                 return cached[1]
+            if (
+                cached is not None
+                and now - self._loaded_at < self._full_reload
+                and await self._storage.get_admin_config_version() == cached[1].version
+            ):
+                self._cached = (now, cached[1])
+                return cached[1]
+            self._loaded_at = now
             stored, version = await self._storage.get_admin_config()
             if stored is None:
                 users = await self._storage.list_users()
@@ -98,6 +120,7 @@ class ConfigService:
                 continue
             fresh = ConfigSnapshot(merge(config, self._settings), version)
             self._cached = (time.monotonic(), fresh)
+            self._loaded_at = self._cached[0]
             return fresh
         raise VersionConflict(snapshot.version, -1)
 

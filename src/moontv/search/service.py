@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moontv.search.cache import TTLCache
+from moontv.search.shared_cache import SharedPageCache
 from moontv.sources.client import CmsClient
 from moontv.sources.models import ApiSite, SearchPage, SourceError
 
@@ -62,9 +63,18 @@ class SourceOutcome:
 
 
 class SearchService:
-    def __init__(self, client: CmsClient, cache: TTLCache[SearchPage] | None = None) -> None:
+    """``cache`` is this process's page cache; ``shared`` an optional second level every replica
+    sees (Redis/Kvrocks), asked on a local miss before the upstream."""
+
+    def __init__(
+        self,
+        client: CmsClient,
+        cache: TTLCache[SearchPage] | None = None,
+        shared: SharedPageCache | None = None,
+    ) -> None:
         self._client = client
         self._cache = cache
+        self._shared = shared
 
     async def _page(self, site: ApiSite, query: str, page: int, opts: SearchOptions) -> SearchPage:
         key = (site.key, site.api, query, page, opts.filter_adult)
@@ -72,11 +82,20 @@ class SearchService:
             cached = self._cache.get(key)
             if cached is not None:
                 return cached
+        if self._shared is not None and opts.cache_ttl > 0:
+            shared = await self._shared.get(key)
+            if shared is not None:
+                if self._cache is not None:
+                    self._cache.put(key, shared, opts.cache_ttl)
+                return shared
         result = await self._client.search_page(
             site, query, page, timeout=opts.timeout, filter_adult=opts.filter_adult
         )
-        if self._cache is not None and result.raw_count > 0:
-            self._cache.put(key, result, opts.cache_ttl)
+        if result.raw_count > 0:
+            if self._cache is not None:
+                self._cache.put(key, result, opts.cache_ttl)
+            if self._shared is not None:
+                await self._shared.put(key, result, opts.cache_ttl)
         return result
 
     @staticmethod

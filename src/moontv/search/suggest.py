@@ -1,4 +1,8 @@
-"""Search suggestions from result titles (MoonTV's fragment-scoring algorithm)."""
+"""Search suggestions from result titles (MoonTV's fragment-scoring algorithm).
+
+Each suggestion has a ``type``: ``exact`` (the query itself), ``related`` (starts with the query) or
+``suggestion`` (contains it elsewhere), and a numeric ``score`` (higher first).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,11 @@ _SPLIT = re.compile(r"[ -:：·、\-]+")
 
 
 def suggestions(titles: Iterable[str], query: str, limit: int = 8) -> list[str]:
+    return [item["text"] for item in scored_suggestions(titles, query, limit)]
+
+
+def scored_suggestions(titles: Iterable[str], query: str, limit: int = 8) -> list[dict[str, str | float]]:
+    """``[{text, type, score}]``, best first."""
     q = query.strip()
     if not q:
         return []
@@ -50,7 +59,12 @@ def suggestions(titles: Iterable[str], query: str, limit: int = 8) -> list[str]:
             value -= 0.2
         return value
 
+    def kind(key: str) -> str:
+        if key == q_lower:
+            return "exact"
+        return "related" if key.startswith(q_lower) else "suggestion"
+
     scored = [(score(k), freq[k], len(k), i, k) for i, k in enumerate(picked)]
     # Scores within 0.01 tie: then by frequency (desc), then shorter first.
     scored.sort(key=lambda s: (-round(s[0], 2), -s[1], s[2], s[3]))
-    return [first_form[s[4]] for s in scored]
+    return [{"text": first_form[s[4]], "type": kind(s[4]), "score": round(s[0], 3)} for s in scored]

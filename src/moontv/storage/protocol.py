@@ -38,6 +38,7 @@ class Favorite(TypedDict, total=False):
     cover: str
     save_time: int
     search_title: str
+    origin: str  # "vod" or "live" (optional)
 
 
 class SkipConfig(TypedDict):
@@ -118,6 +119,13 @@ class Storage(Protocol):
 
     async def delete_skip_config(self, user: str, key: str) -> None: ...
 
+    # -- danmaku choices (the comment track a user picked by hand for "{source}+{id}") -----
+    async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None: ...
+
+    async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None: ...
+
+    async def delete_danmaku_choice(self, user: str, key: str) -> None: ...
+
     # -- credentials and sessions ----------------------------------------------------------
     async def get_password_hash(self, user: str) -> str | None:
         """The stored password value (argon2 hash, or a legacy plain/scrypt value)."""
@@ -156,11 +164,23 @@ class Storage(Protocol):
         """Replace the document; returns the new version. With ``expected_version`` the
         write only succeeds if the stored version still equals it, else VersionConflict."""
 
+    async def get_admin_config_version(self) -> int:
+        """The version ``get_admin_config`` would return, without reading the document (a cheap
+        read each replica makes to notice another replica's write)."""
+
     # -- small server metadata (generated secret key, migration flags) ----------------------
     async def get_meta(self, name: str) -> str | None: ...
 
     async def set_meta_if_absent(self, name: str, value: str) -> str:
         """Atomically store ``value`` unless a value exists; returns the stored value."""
+
+    # -- leases: one holder at a time across replicas (the scheduled refresh) ---------------
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        """Take the lease ``name`` for ``holder`` until ``ttl_ms`` from now, or renew it when
+        ``holder`` already has it. False while another holder's lease has not expired."""
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up at once, only if ``holder`` still has it."""
 
     # -- expiring counters (login throttling, revoked session ids; shared by every replica) ----
     async def incr_counter(self, name: str, ttl_seconds: int) -> int:

@@ -8,11 +8,13 @@ Key layout (``{user}`` is the raw username, never escaped)::
                               entries are hints, checked against the record before use)
     u:{user}:fav      hash    "{source}+{id}" -> Favorite JSON
     u:{user}:skip     hash    "{source}+{id}" -> SkipConfig JSON
+    u:{user}:danmu    hash    "{source}+{id}" -> chosen danmaku track JSON (our addition)
     u:{user}:sh       list    search keywords, newest at the head
     u:{user}:epoch    string  session epoch (our addition)
     sys:users         set     usernames with a credential
     sys:online        hash    user -> last-online ms (our addition)
     sys:meta:{name}   string  server metadata (our addition)
+    sys:lease:{name}  string  holder of a lease, expiring with it (our addition)
     sys:ctr:{name}    string  expiring counter, INCR + EX (our addition)
     admin:config      string  AdminConfig JSON
     admin:config:version  string  int version of admin:config (our addition)
@@ -65,7 +67,28 @@ def user_key(user: str, suffix: str) -> str:
 
 
 def _user_keys(user: str) -> list[str]:
-    return [user_key(user, suffix) for suffix in ("pwd", "pr", "prt", "fav", "skip", "sh")]
+    return [user_key(user, suffix) for suffix in ("pwd", "pr", "prt", "fav", "skip", "danmu", "sh")]
+
+
+# take or renew: free, expired (the key is gone) or already ours -> ours for ttl ms
+LEASE_ACQUIRE = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+LEASE_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _lease_key(name: str) -> str:
+    return f"sys:lease:{name}"
 
 
 def _meta_key(name: str) -> str:
@@ -172,6 +195,11 @@ class RedisStorage:
         if self._client is None:
             raise StorageError(f"{self.kind} storage is not open")
         return self._client
+
+    @property
+    def client(self) -> Redis:
+        """The open connection pool, for data that lives beside MoonTV's (the shared search cache)."""
+        return self._r
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -392,6 +420,19 @@ class RedisStorage:
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._r.hdel(user_key(user, "skip"), key)
 
+    # -- danmaku choices -----------------------------------------------------------------------
+    @_translate_errors
+    async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None:
+        return await self._hget_json(user_key(user, "danmu"), key)
+
+    @_translate_errors
+    async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None:
+        await self._r.hset(user_key(user, "danmu"), key, _dumps(choice))
+
+    @_translate_errors
+    async def delete_danmaku_choice(self, user: str, key: str) -> None:
+        await self._r.hdel(user_key(user, "danmu"), key)
+
     # -- credentials and sessions --------------------------------------------------------------
     @_translate_errors
     async def get_password_hash(self, user: str) -> str | None:
@@ -452,6 +493,14 @@ class RedisStorage:
         return self._config_and_version(raw, version)
 
     @_translate_errors
+    async def get_admin_config_version(self) -> int:
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.exists(ADMIN_CONFIG_KEY)
+            pipe.get(ADMIN_VERSION_KEY)
+            exists, version = await pipe.execute()
+        return _as_int(version) if exists else 0
+
+    @_translate_errors
     async def set_admin_config(self, config: dict[str, Any], expected_version: int | None = None) -> int:
         payload = _dumps(config)
         async with self._r.pipeline(transaction=True) as pipe:
@@ -507,6 +556,15 @@ class RedisStorage:
     @_translate_errors
     async def delete_counter(self, name: str) -> None:
         await self._r.delete(f"sys:ctr:{name}")
+
+    @_translate_errors
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        taken = await self._r.eval(LEASE_ACQUIRE, 1, _lease_key(name), holder, max(1, int(ttl_ms)))  # type: ignore[misc]
+        return bool(taken)
+
+    @_translate_errors
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._r.eval(LEASE_RELEASE, 1, _lease_key(name), holder)  # type: ignore[misc]
 
     @_translate_errors
     async def clear_all_data(self) -> None:

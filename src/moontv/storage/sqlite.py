@@ -82,6 +82,12 @@ MIGRATIONS: list[Sequence[str]] = [
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
     (
+        """CREATE TABLE danmaku_choices (
+            username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (username, key)
+        )""",
         """CREATE TABLE counters (
             name TEXT PRIMARY KEY,
             value INTEGER NOT NULL,
@@ -92,7 +98,14 @@ MIGRATIONS: list[Sequence[str]] = [
 ]
 
 # Tables holding per-user data, in an order that satisfies the foreign keys when clearing.
-_USER_DATA_TABLES = ("play_records", "favorites", "skip_configs", "search_history", "users")
+_USER_DATA_TABLES = (
+    "play_records",
+    "favorites",
+    "skip_configs",
+    "danmaku_choices",
+    "search_history",
+    "users",
+)
 
 
 class SchemaTooNew(StorageError):
@@ -447,6 +460,26 @@ class SqliteStorage:
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._delete_keyed("skip_configs", user, key)
 
+    # -- danmaku choices -----------------------------------------------------------------------
+    async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None:
+        return await self._get_json("danmaku_choices", user, key)
+
+    async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None:
+        data = _dumps(choice)
+
+        def job(c: sqlite3.Connection) -> None:
+            _ensure_user(c, user)
+            c.execute(
+                "INSERT INTO danmaku_choices (username, key, data) VALUES (?, ?, ?)"
+                " ON CONFLICT (username, key) DO UPDATE SET data = excluded.data",
+                (user, key, data),
+            )
+
+        await self._write(job)
+
+    async def delete_danmaku_choice(self, user: str, key: str) -> None:
+        await self._delete_keyed("danmaku_choices", user, key)
+
     # -- credentials and sessions --------------------------------------------------------------
     async def _user_column(self, user: str, column: str) -> Any:
         sql = f"SELECT {column} FROM users WHERE username = ?"
@@ -525,6 +558,12 @@ class SqliteStorage:
         )
         return (_loads(row[0]), int(row[1])) if row else (None, 0)
 
+    async def get_admin_config_version(self) -> int:
+        row = await self._read(
+            lambda c: c.execute("SELECT version FROM admin_config WHERE id = 1").fetchone()
+        )
+        return int(row[0]) if row else 0
+
     async def set_admin_config(self, config: dict[str, Any], expected_version: int | None = None) -> int:
         data = _dumps(config)
 
@@ -557,6 +596,36 @@ class SqliteStorage:
             return str(stored)
 
         return await self._write(job)
+
+    # -- leases (rows of the meta table; every write job is one BEGIN IMMEDIATE transaction) -------
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        meta_name = f"lease:{name}"
+
+        def job(c: sqlite3.Connection) -> bool:
+            now = _now_ms()
+            row = c.execute("SELECT value FROM meta WHERE name = ?", (meta_name,)).fetchone()
+            if row is not None:
+                current = orjson.loads(row[0])
+                if current.get("holder") != holder and int(current.get("expires", 0)) > now:
+                    return False
+            value = orjson.dumps({"holder": holder, "expires": now + ttl_ms}).decode()
+            c.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = ?",
+                (meta_name, value, value),
+            )
+            return True
+
+        return await self._write(job)
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        meta_name = f"lease:{name}"
+
+        def job(c: sqlite3.Connection) -> None:
+            row = c.execute("SELECT value FROM meta WHERE name = ?", (meta_name,)).fetchone()
+            if row is not None and orjson.loads(row[0]).get("holder") == holder:
+                c.execute("DELETE FROM meta WHERE name = ?", (meta_name,))
+
+        await self._write(job)
 
     async def incr_counter(self, name: str, ttl_seconds: int) -> int:
         def job(c: sqlite3.Connection) -> int:

@@ -1,9 +1,11 @@
-"""Poster image proxy: allow-listed hosts only, SSRF-guarded, capped, cached in memory and on disk."""
+"""Poster image proxy: any public host (or an allow-list), SSRF-guarded, capped, rate-limited per host,
+cached in memory and on disk."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import time
 from collections import OrderedDict
@@ -34,6 +36,38 @@ ALLOWED_TYPES = frozenset(
 )
 
 
+class HostRateLimit:
+    """A token bucket per upstream host: ``burst`` fetches at once, then ``per_second``.
+
+    Only upstream fetches spend tokens (cache hits are free), so a client cannot make the server
+    hammer one host. ``per_second <= 0`` turns the limit off. The table keeps at most ``max_hosts``
+    hosts (least recently used go first).
+    """
+
+    def __init__(self, per_second: float, burst: int, *, max_hosts: int = 4096) -> None:
+        self.per_second = per_second
+        self.burst = float(max(burst, 1))
+        self.max_hosts = max_hosts
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, host: str, now: float | None = None) -> float:
+        """0.0 when a fetch may start now, else the seconds until the next token."""
+        if self.per_second <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens, stamp = self._buckets.pop(host, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - stamp) * self.per_second)
+        wait = 0.0
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / self.per_second
+        self._buckets[host] = (tokens, now)
+        while len(self._buckets) > self.max_hosts:
+            self._buckets.popitem(last=False)
+        return wait
+
+
 @dataclass(frozen=True, slots=True)
 class Image:
     content_type: str
@@ -51,8 +85,11 @@ class ImageProxy:
         timeout: float,
         cache_dir: Path | None,
         disk_bytes: int,
+        host_rate: float = 0.0,
+        host_burst: int = 60,
     ) -> None:
         self.allow_hosts = allow_hosts
+        self.rate_limit = HostRateLimit(host_rate, host_burst)
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.guard = guard
@@ -68,7 +105,8 @@ class ImageProxy:
         await self.client.aclose()
 
     def check(self, url: str) -> None:
-        """Syntax and allow-list (raises BlockedURL); the address checks happen on connect."""
+        """Syntax and allow-list (raises BlockedURL); the address checks (no private, loopback or
+        link-local targets, re-checked on every redirect) happen on connect."""
         self.guard.check_syntax(url, self.allow_hosts)
 
     async def get(self, url: str) -> tuple[Image, str]:
@@ -83,6 +121,10 @@ class ImageProxy:
             return image, "disk"
         running = self._loading.get(key)
         if running is None:
+            host = httpx.URL(url).raw_host.decode("ascii", "replace").lower()
+            wait = self.rate_limit.take(host)
+            if wait > 0:
+                raise UpstreamError(429, f"对 {host} 的图片请求过于频繁，请 {math.ceil(wait)} 秒后再试")
             # its own task: a client that disconnects does not cancel the fetch for the others
             running = asyncio.ensure_future(self._load(key, url))
             running.add_done_callback(consume_result)

@@ -29,5 +29,7 @@ def build_stream_services(
         timeout=min(settings.stream_timeout, 15.0),
         cache_dir=settings.data_dir / "cache" / "images",
         disk_bytes=settings.image_cache_mb * 1024 * 1024,
+        host_rate=settings.image_proxy_host_rate,
+        host_burst=settings.image_proxy_host_burst,
     )
     return streams, images

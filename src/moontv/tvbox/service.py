@@ -2,6 +2,10 @@
 
 TVBox site entries (type 1 = Apple CMS JSON) use only the documented field set:
 ``key, name, type, api, searchable, quickSearch, filterable, ext``.
+
+The original TVBox reads ``parses``, ``ads`` and ``ijk`` without a guard (a missing one fails the whole
+config), and later picks ``ijk[0]`` when it plays with IJK, so the config always carries all three and
+``ijk`` is never empty.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from urllib.parse import quote
 
 from moontv.sources.models import ApiSite
 from moontv.sources.parse import is_adult
+from moontv.tvbox.douban_site import encode_ref
 
 SITE_FIELDS = ("key", "name", "type", "api", "searchable", "quickSearch", "filterable", "ext")
 FILTERS = ("adult", "ads")
@@ -35,16 +40,45 @@ def filters_segment(filters: tuple[str, ...]) -> str:
     return "+".join(filters) if filters else "none"
 
 
+# IJK player option groups: (category, option name, value); category 1 = format, 2 = codec, 4 = player.
+_IJK_COMMON: tuple[tuple[int, str, str], ...] = (
+    (4, "opensles", "0"),
+    (4, "framedrop", "1"),
+    (4, "start-on-prepared", "1"),
+    (4, "reconnect", "1"),
+    (1, "fflags", "fastseek"),
+    (1, "dns_cache_timeout", "600000000"),
+    (2, "skip_loop_filter", "48"),
+)
+_IJK_DECODERS = (("硬解码", "1"), ("软解码", "0"))
+
+
+def ijk_groups() -> list[dict[str, Any]]:
+    """Hardware decoding first (TVBox selects the first group when the user has not chosen one)."""
+    groups = []
+    for name, mediacodec in _IJK_DECODERS:
+        options = [{"category": c, "name": n, "value": v} for c, n, v in _IJK_COMMON]
+        options += [
+            {"category": 4, "name": "mediacodec", "value": mediacodec},
+            {"category": 4, "name": "mediacodec-auto-rotate", "value": mediacodec},
+            {"category": 4, "name": "mediacodec-handle-resolution-change", "value": mediacodec},
+            {"category": 4, "name": "mediacodec-hevc", "value": mediacodec},
+        ]
+        groups.append({"group": name, "options": options})
+    return groups
+
+
 def build_config(
     origin: str, token: str, sites: list[ApiSite], *, filters: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     base = f"{origin}/api/tvbox/s/{quote(token, safe='')}"
+    facade = f"{base}/categories/{filters_segment(filters)}" if filters else f"{base}/categories"
     entries: list[dict[str, Any]] = [
         {
             "key": "douban_custom",
             "name": "豆瓣｜自定义",
             "type": 1,
-            "api": f"{base}/categories",
+            "api": facade,
             "searchable": 0,
             "quickSearch": 0,
             "filterable": 0,
@@ -67,7 +101,7 @@ def build_config(
                 "ext": "" if proxied else (site.detail or ""),
             }
         )
-    return {"sites": entries, "parses": [], "lives": [], "ads": []}
+    return {"sites": entries, "parses": [], "flags": [], "lives": [], "ads": [], "ijk": ijk_groups()}
 
 
 # -- categories façade ---------------------------------------------------------------------------
@@ -123,7 +157,7 @@ def recommend_params(cat: Category, wd: str | None, now: datetime.date | None = 
 def vod_list(cards: list[dict[str, str]]) -> list[dict[str, str]]:
     return [
         {
-            "vod_id": c["id"],
+            "vod_id": encode_ref(c["id"], c["title"], c["year"]),
             "vod_name": c["title"],
             "vod_pic": c["poster"],
             "vod_year": c["year"],

@@ -1,4 +1,4 @@
-"""Admin API (``/api/admin/*``) and the ``/admin`` page.
+"""Admin API (``/api/admin/*``); the ``/admin`` page is in ``web/pages/admin.py``.
 
 401 means "not signed in"; a signed-in user without the right role gets 403. Every write may
 carry the config ``version`` it was based on (body field ``version`` or an ``If-Match`` header);
@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from moontv.admin import AdminError, backup, categories, config_file, groups, reset, site, sources
 from moontv.admin.services import AdminServices
@@ -26,8 +26,7 @@ from moontv.auth.service import Principal
 from moontv.config.subscription import SubscriptionError, SubscriptionService, subscription_settings
 from moontv.sources.models import ApiSite
 from moontv.storage.protocol import VersionConflict
-from moontv.web.deps import CurrentUser, OptionalUser, State, is_https, public_host, set_session_cookie
-from moontv.web.pages import render
+from moontv.web.deps import CurrentUser, State, is_https, public_host, set_session_cookie
 from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
 
 router = APIRouter()
@@ -88,22 +87,6 @@ async def apply_change(
     except AdminError as exc:
         raise admin_error(exc) from None
     return json_response({"ok": True, "version": snapshot.version, **extra}, headers=NO_STORE)
-
-
-# -- page --------------------------------------------------------------------------------------------
-
-
-@router.get("/admin")
-async def admin_page(request: Request, state: State, user: OptionalUser) -> Response:
-    if not state.settings.password:
-        return RedirectResponse("/warning", 307)
-    if user is None:
-        return RedirectResponse("/login?redirect=" + quote(str(request.url.path)), 307)
-    if not user.is_admin:
-        return await render(
-            request, "message.html", 403, heading="权限不足", message="只有站长和管理员可以访问管理面板。"
-        )
-    return await render(request, "admin.html", nav="admin", username=user.username, role=user.role)
 
 
 # -- read ----------------------------------------------------------------------------------------------

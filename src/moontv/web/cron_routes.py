@@ -61,6 +61,7 @@ async def cron_status(request: Request, state: State) -> Response:
         {
             "running": scheduler.running,
             "interval": scheduler.interval,
+            "leader": scheduler.leader,  # this replica held the refresh lease at its last tick
             "current": scheduler.current.as_json() if scheduler.current else None,
             "last": scheduler.last.as_json() if scheduler.last else None,
         },

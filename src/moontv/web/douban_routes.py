@@ -1,25 +1,21 @@
-"""Douban lists, the Bangumi calendar and the ``/douban`` browse page."""
+"""Douban lists and the Bangumi calendar (the ``/douban`` page is in ``web/pages/douban.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from moontv.bangumi.client import BangumiError
 from moontv.config.admin import cache_time
 from moontv.douban.client import DoubanError, DoubanProxy
 from moontv.web.admin_routes import services
-from moontv.web.deps import CurrentUser, OptionalUser, State, optional_user
-from moontv.web.pages import render
+from moontv.web.deps import CurrentUser, State, optional_user
 from moontv.web.responses import ApiError, json_response, private_cache
 
 router = APIRouter()
-PAGE_TYPES = ("movie", "tv", "show", "anime", "custom")
-PAGE_TITLES = {"movie": "电影", "tv": "剧集", "show": "综艺", "anime": "动漫", "custom": "自定义"}
 MAX_PARAM = 50
 
 
@@ -134,29 +130,3 @@ async def bangumi_calendar(state: State, user: CurrentUser) -> Response:
     except BangumiError as exc:
         raise ApiError(502, "获取番剧日历失败", details=exc.detail) from None
     return json_response(days, headers=private_cache(3600))
-
-
-@router.get("/douban")
-async def douban_page(request: Request, state: State, user: OptionalUser) -> Response:
-    if not state.settings.password:
-        return RedirectResponse("/warning", 307)
-    if user is None:
-        target = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse("/login?redirect=" + quote(target, safe=""), 307)
-    page_type = request.query_params.get("type") or "movie"
-    if page_type not in PAGE_TYPES:
-        page_type = "movie"
-    snapshot = await state.config.get()
-    custom = [
-        {"name": c.get("name") or c.get("query"), "type": c.get("type"), "query": c.get("query")}
-        for c in snapshot.config.get("CustomCategories") or []
-        if not c.get("disabled") and c.get("query")
-    ]
-    return await render(
-        request,
-        "douban.html",
-        boot={"type": page_type, "custom": custom},
-        nav=f"douban-{page_type}",
-        page_type=page_type,
-        heading=PAGE_TITLES[page_type],
-    )

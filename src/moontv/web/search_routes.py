@@ -23,7 +23,7 @@ from moontv.search.service import (
     SearchOptions,
     SourceFailed,
 )
-from moontv.search.suggest import suggestions
+from moontv.search.suggest import scored_suggestions
 from moontv.sources.models import ApiSite, SourceError
 from moontv.web.deps import CurrentUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
@@ -31,6 +31,12 @@ from moontv.web.responses import NO_STORE, ApiError, json_response, private_cach
 router = APIRouter()
 
 NDJSON = "application/json; charset=utf-8"
+# an empty site: the search answers what to do instead of an unexplained empty list
+NO_SOURCES = {
+    "notice": "no_sources",
+    "message": "还没有配置视频源：管理员可在 /admin 添加视频源或配置订阅，或在服务器上运行 "
+    "`moontv sources add 名称 API地址`",
+}
 MAX_QUERY = 100
 VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
 
@@ -89,6 +95,8 @@ async def search(request: Request, state: State, user: CurrentUser) -> Response:
     sites = _user_sites(config, user, request)
     ttl = cache_time(config)
     stream = request.query_params.get("stream")
+    if not sites and not enabled_sites(config) and (stream is None or stream == "0"):
+        return json_response({"results": [], "failedSources": [], **NO_SOURCES}, headers=NO_STORE)
     if stream is not None and stream != "0":
         state.metrics.search_requests.labels("ndjson").inc()
         return StreamingResponse(
@@ -243,30 +251,42 @@ async def custom_categories(state: State, user: CurrentUser) -> Response:
     )
 
 
+SUGGESTION_SOURCES = 3  # sources asked (first page each) for one suggestion answer
+
+
 @router.get("/api/search/suggestions")
 async def search_suggestions(request: Request, state: State, user: CurrentUser) -> Response:
+    """One JSON object ``{suggestions: [{text, type, score}]}`` (Selene and the web UI read this).
+    NDJSON, one object per answered source, only when asked for (``?stream=1`` or an
+    ``application/x-ndjson`` Accept header)."""
     q = _query(request)
     if not q:
         return json_response({"suggestions": []})
     opts, config = await _options(state, request)
-    sites = enabled_sites(config)
-    if not sites:
-        return json_response({"suggestions": []})
-    unfiltered = SearchOptions(opts.timeout, opts.max_page, False, opts.cache_ttl)
-    return StreamingResponse(
-        _suggestion_lines(state, sites[0], q, unfiltered),
-        media_type=NDJSON,
-        headers=private_cache(cache_time(config)),
+    sites = available_sites(config, user.username)[:SUGGESTION_SOURCES]
+    first_pages = SearchOptions(opts.timeout, 1, opts.filter_adult, opts.cache_ttl)
+    stream = request.query_params.get("stream")
+    if (stream is not None and stream != "0") or "application/x-ndjson" in request.headers.get("accept", ""):
+        return StreamingResponse(
+            _suggestion_lines(state, sites, q, first_pages),
+            media_type="application/x-ndjson",
+            headers=private_cache(cache_time(config)),
+        )
+    titles: list[str] = []
+    for outcome in await state.search.collect(sites, q, first_pages):
+        titles.extend(str(r.get("title", "")) for r in outcome.results)
+    found = scored_suggestions(titles, q)
+    return json_response(
+        {"suggestions": found}, headers=private_cache(cache_time(config)) if found else NO_STORE
     )
 
 
-async def _suggestion_lines(state: State, site: ApiSite, q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
-    try:
-        async for _, page in state.search.source_pages(site, q, opts):
-            texts = suggestions((r.get("title", "") for r in page), q)
-            yield _line({"suggestions": [{"text": t} for t in texts]})
-    except SourceFailed:
-        yield _line({"suggestions": []})
+async def _suggestion_lines(
+    state: State, sites: list[ApiSite], q: str, opts: SearchOptions
+) -> AsyncIterator[bytes]:
+    async for event in state.search.stream(sites, q, opts):
+        if isinstance(event, PageEvent):
+            yield _line({"suggestions": scored_suggestions((r.get("title", "") for r in event.results), q)})
 
 
 @router.get("/api/detail")

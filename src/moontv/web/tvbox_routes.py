@@ -1,13 +1,15 @@
 """TVBox endpoints, gated by a per-user revocable token (never the site password).
 
 - ``GET /api/tvbox/config?token=…[&filter=adult,ads][&format=base64]`` — the TVBox JSON.
-- ``GET /api/tvbox/s/{token}/categories`` (and ``/api/tvbox/categories?token=…``) — Douban façade.
+- ``GET /api/tvbox/s/{token}/categories[/{filters}]`` (and ``/api/tvbox/categories?token=…``) — Douban
+  façade: classes, category pages (``t``/``pg``, any ``ac``) and detail (``ids``).
 - ``GET /api/tvbox/s/{token}/cms/{filters}/{key}`` — the user's source through a filtering proxy.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,12 +20,14 @@ from starlette.responses import Response
 
 from moontv.config.admin import available_sites, cache_time
 from moontv.douban.client import DoubanError, DoubanProxy
+from moontv.search.service import SearchOptions
 from moontv.sources.models import SourceError
 from moontv.streams.playlist import PLAYLIST
+from moontv.tvbox import douban_site
 from moontv.tvbox import service as tvbox
 from moontv.web.admin_routes import origin, services
 from moontv.web.deps import State, optional_user
-from moontv.web.responses import ApiError, json_response, private_cache
+from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
 from moontv.web.stream_routes import render_playlist, source_options_for
 
 router = APIRouter()
@@ -60,10 +64,7 @@ def _with_query(base: str, query: str) -> str:
 async def tvbox_config(request: Request, state: State) -> Response:
     token = request.query_params.get("token") or ""
     username, config = await _holder(request, state, token)
-    try:
-        filters = tvbox.parse_filters(request.query_params.get("filter"))
-    except ValueError as exc:
-        raise ApiError(400, f"未知的过滤类型: {exc}") from None
+    filters = _filters(request.query_params.get("filter") or "")
     body = tvbox.build_config(
         origin(request, state), token, available_sites(config, username), filters=filters
     )
@@ -75,15 +76,71 @@ async def tvbox_config(request: Request, state: State) -> Response:
     return json_response(body, headers=headers)
 
 
-async def _categories(request: Request, state: Any, token: str | None) -> Response:
-    _, config = await _holder(request, state, token, allow_session=True)
+def _playlist_rewriter(request: Request, state: Any, token: str) -> Callable[[str, str], str]:
+    """TVBox players send no cookie: ad-filtered playlists go through the token-gated route."""
+    base = f"{origin(request, state)}/api/tvbox/s/{quote(token, safe='')}/m3u8"
+
+    def rewrite(key: str, url: str) -> str:
+        if ".m3u8" not in url:
+            return url
+        return f"{base}/{quote(key, safe='')}?url={quote(url, safe='')}"
+
+    return rewrite
+
+
+async def _facade_detail(
+    request: Request,
+    state: Any,
+    token: str | None,
+    username: str,
+    config: dict[str, Any],
+    wanted: tuple[str, ...],
+) -> Response:
+    refs = douban_site.decode_ids(request.query_params.get("ids") or "")
+    site = config["SiteConfig"]
+    opts = SearchOptions(
+        timeout=state.settings.upstream_timeout,
+        max_page=1,
+        filter_adult="adult" in wanted or not site.get("DisableYellowFilter", False),
+        cache_ttl=cache_time(config) if state.settings.search_cache else 0,
+    )
+    resolved = await douban_site.resolve(state.search, available_sites(config, username), refs, opts)
+    rewrite = (
+        _playlist_rewriter(request, state, token)
+        if token and "ads" in wanted and state.streams is not None
+        else None
+    )
+    items = [douban_site.detail_vod(ref, matches, rewrite) for ref, matches in resolved]
+    found = any("vod_play_url" in item for item in items)
+    return json_response(
+        {
+            "code": 1,
+            "msg": "success",
+            "page": 1,
+            "pagecount": 1,
+            "limit": len(items),
+            "total": len(items),
+            "list": items,
+        },
+        headers=private_cache(cache_time(config)) if found else NO_STORE,
+    )
+
+
+def _filters(raw: str) -> tuple[str, ...]:
+    try:
+        return tvbox.parse_filters(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"未知的过滤类型: {exc}") from None
+
+
+async def _categories(request: Request, state: Any, token: str | None, filters: str = "none") -> Response:
+    username, config = await _holder(request, state, token, allow_session=True)
+    wanted = _filters(filters)
     cats = tvbox.categories(config.get("CustomCategories") or [])
     params = request.query_params
     t, wd = params.get("t") or "", (params.get("wd") or "").strip()[:50]
-    if params.get("ac") == "detail" or params.get("ids"):
-        return json_response(
-            {"code": 1, "msg": "success", "page": 1, "pagecount": 1, "limit": 0, "total": 0, "list": []}
-        )
+    if params.get("ids"):
+        return await _facade_detail(request, state, token, username, config, wanted)
     if not t and not wd:
         return json_response({"code": 1, "msg": "success", "class": tvbox.class_list(cats), "list": []})
     try:
@@ -137,13 +194,15 @@ async def tvbox_token_categories(token: str, request: Request, state: State) -> 
     return await _categories(request, state, token)
 
 
+@router.get("/api/tvbox/s/{token}/categories/{filters}")
+async def tvbox_filtered_categories(token: str, filters: str, request: Request, state: State) -> Response:
+    return await _categories(request, state, token, filters)
+
+
 @router.get("/api/tvbox/s/{token}/cms/{filters}/{key}")
 async def tvbox_cms(token: str, filters: str, key: str, request: Request, state: State) -> Response:
     username, config = await _holder(request, state, token)
-    try:
-        wanted = tvbox.parse_filters(filters)
-    except ValueError as exc:
-        raise ApiError(400, f"未知的过滤类型: {exc}") from None
+    wanted = _filters(filters)
     site = next((s for s in available_sites(config, username) if s.key == key), None)
     if site is None:
         raise ApiError(404, "未找到指定的视频源")
@@ -157,12 +216,10 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
         raise ApiError(502, exc.user_message) from None
     rewrite = None
     if "ads" in wanted and state.streams is not None:
-        # Episode playlists go through the token-gated playlist route below (TVBox players send
-        # no cookie), so ads are removed before the player sees the playlist.
-        base = f"{origin(request, state)}/api/tvbox/s/{quote(token, safe='')}/m3u8/{quote(key, safe='')}"
+        reroute = _playlist_rewriter(request, state, token)
 
         def rewrite(url: str) -> str:
-            return f"{base}?url={quote(url, safe='')}"
+            return str(reroute(key, url))
 
     return json_response(tvbox.filter_envelope(envelope, wanted, rewrite), headers=private_cache(60))
 

@@ -78,6 +78,9 @@ def clean_play_record(record: Any) -> dict[str, Any]:
     return clean
 
 
+FAVORITE_ORIGINS = ("vod", "live")
+
+
 def clean_favorite(favorite: Any) -> dict[str, Any]:
     if not isinstance(favorite, dict):
         raise ApiError(400, "Invalid favorite data")
@@ -95,6 +98,8 @@ def clean_favorite(favorite: Any) -> dict[str, Any]:
         raise ApiError(400, "Invalid favorite data") from None
     if not clean["title"] or not clean["source_name"]:
         raise ApiError(400, "Invalid favorite data")
+    if favorite.get("origin") in FAVORITE_ORIGINS:  # Selene tells live channels from videos by it
+        clean["origin"] = favorite["origin"]
     return clean
 
 

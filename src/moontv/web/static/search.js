@@ -46,16 +46,12 @@
     try {
       const res = await fetch(`/api/search/suggestions?q=${encodeURIComponent(value)}`, { credentials: "same-origin", signal: suggestAbort.signal });
       if (!res.ok) return;
+      const data = await res.json();
       const seen = new Set();
       const found = [];
-      for (const line of (await res.text()).split("\n")) {
-        if (!line.trim()) continue;
-        let data;
-        try { data = JSON.parse(line); } catch (e) { continue; }
-        for (const s of (data && data.suggestions) || []) {
-          const text = s && typeof s.text === "string" ? s.text : "";
-          if (text && !seen.has(text.toLowerCase())) { seen.add(text.toLowerCase()); found.push(text); }
-        }
+      for (const s of (data && Array.isArray(data.suggestions)) ? data.suggestions : []) {
+        const text = s && typeof s.text === "string" ? s.text : "";
+        if (text && !seen.has(text.toLowerCase())) { seen.add(text.toLowerCase()); found.push(text); }
       }
       if (input.value.trim() !== value) return;
       suggestions = found.slice(0, 8);

@@ -1,0 +1,16 @@
+"""The web UI's server-rendered pages, one module per page family; ``router`` serves them all.
+
+A new page family is a module here with its own ``router``, added to ``FAMILIES``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from moontv.web.pages import admin, auth, douban, home, play, pwa
+
+FAMILIES = (auth, home, play, douban, admin, pwa)
+
+router = APIRouter()
+for _family in FAMILIES:
+    router.include_router(_family.router)

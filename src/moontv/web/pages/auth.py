@@ -1,0 +1,52 @@
+"""Pages shown before sign-in: login, the no-PASSWORD warning, offline."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from moontv.web.deps import State
+from moontv.web.i18n import strings
+from moontv.web.rendering import render
+
+router = APIRouter()
+
+
+@router.get("/login")
+async def login_page(request: Request, state: State) -> Response:
+    if not state.settings.password:
+        return RedirectResponse("/warning", 307)
+    snapshot = await state.config.get()
+    allow_register = bool(snapshot.config["UserConfig"].get("AllowRegister"))
+    return await render(
+        request, "login.html", boot={"allowRegister": allow_register}, allow_register=allow_register
+    )
+
+
+@router.get("/warning")
+async def warning_page(request: Request, state: State) -> Response:
+    if state.settings.password:
+        return RedirectResponse("/", 307)  # nothing to warn about
+    t = strings(request)
+    return await render(
+        request,
+        "message.html",
+        heading=t["warning_title"],
+        message=t["warning_body"],
+        detail=t["warning_detail"],
+        symbol="lock",
+    )
+
+
+@router.get("/offline")
+async def offline_page(request: Request) -> Response:
+    t = strings(request)
+    return await render(
+        request,
+        "message.html",
+        heading=t["offline_title"],
+        message=t["offline_body"],
+        symbol="alert",
+        link="/",
+    )
