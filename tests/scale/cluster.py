@@ -54,12 +54,13 @@ backend moontv
 
 
 class SegmentOrigin:
-    """A CDN stand-in: every path is a 256 KiB segment, sent in pieces."""
+    """A CDN stand-in: every path is a ~256 KiB MPEG-TS segment (188-byte packets), sent in pieces."""
 
-    SIZE = 256 * 1024
+    SIZE = 188 * 1394
 
     def __init__(self) -> None:
-        body = bytes(range(256)) * (self.SIZE // 256)
+        packet = b"\x47" + bytes(range(187))  # the proxy types segments from their bytes
+        body = packet * (self.SIZE // 188)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"

@@ -31,7 +31,9 @@ def segment_url(origin: SegmentOrigin) -> dict[str, str]:
         guard=NetGuard(""), secret=SECRET.encode(), timeout=5, registry=CollectorRegistry()
     )
     url = f"{origin.url}/seg/000.ts"
-    params = {"url": url, "source": "", "sig": streams.sign("segment", "", url)}
+    exp = int(time.time()) + 3600  # proxy links are signed for the owner ("admin") with an expiry
+    sig = streams.sign("segment", "", url, "admin", exp)
+    params = {"url": url, "source": "", "exp": str(exp), "sig": sig}
     asyncio.run(streams.aclose())
     return params
 
