@@ -199,8 +199,7 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(tmp_path: Path, f
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
     env.update({"PASSWORD": "x", "PORT": str(port), "MOONTV_DRAIN_SECONDS": "1.5",
-                "MOONTV_SHUTDOWN_GRACE": "8",
-                "MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1"})  # the fake CMS is a LAN upstream  # fmt: skip
+                "MOONTV_SHUTDOWN_GRACE": "8", "MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1"})  # fmt: skip
     cmd = [sys.executable, "-m", "moontv", "serve", "--config", str(tmp_path / "config.json"),
            "--data-dir", str(tmp_path / "data")]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -23,9 +23,10 @@ from moontv.auth.service import AuthService
 from moontv.auth.tokens import TokenSigner
 from moontv.config.file import load_config_file
 from moontv.config.service import ConfigService
+from moontv.live.service import LiveService
 from moontv.observability import InstrumentedStorage, Metrics
 from moontv.search.cache import TTLCache
-from moontv.search.service import SearchService
+from moontv.search.service import SearchLimits, SearchService
 from moontv.search.shared_cache import SharedPageCache
 from moontv.settings import Settings
 from moontv.sources.breaker import BreakerRegistry
@@ -39,6 +40,8 @@ from moontv.web import (
     auth_routes,
     cron_routes,
     douban_routes,
+    live_admin_routes,
+    live_routes,
     ops_routes,
     pages,
     search_routes,
@@ -48,6 +51,7 @@ from moontv.web import (
 )
 from moontv.web.csrf import CsrfMiddleware
 from moontv.web.head import HeadAsGetMiddleware
+from moontv.web.hsts import HstsMiddleware
 from moontv.web.metrics_listener import MetricsListener
 from moontv.web.pages.errors import not_found, wants_html
 from moontv.web.responses import ApiError, json_response
@@ -137,8 +141,12 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         breakers=breakers,
         max_bytes=settings.upstream_max_bytes,
         observer=metrics,
+        per_source=settings.search_source_concurrency,
+        total=settings.search_total_concurrency,
     )
-    cache: TTLCache = TTLCache(4096, on_lookup=metrics.cache_hook("search"))
+    cache: TTLCache = TTLCache(
+        4096, max_bytes=settings.search_cache_mb * 1024 * 1024, on_lookup=metrics.cache_hook("search")
+    )
     streams, images = build_stream_services(settings, netguard, secret, metrics.registry)
     return AppState(
         settings=settings,
@@ -149,12 +157,20 @@ async def build_state(settings: Settings, metrics: Metrics) -> AppState:
         http=http,
         breakers=breakers,
         cms=cms,
-        search=SearchService(cms, cache, _shared_search_cache(settings, raw_storage, metrics)),
+        search=SearchService(
+            cms,
+            cache,
+            _shared_search_cache(settings, raw_storage, metrics),
+            SearchLimits(
+                per_user_per_minute=settings.search_rate_limit, page_budget=settings.search_page_budget
+            ),
+        ),
         search_cache=cache,
         netguard=netguard,
         guarded_http=netguard.client(timeout=settings.upstream_timeout, max_redirects=3),
         streams=streams,
         images=images,
+        live=LiveService(netguard, timeout=max(settings.upstream_timeout, 15.0)),
     )
 
 
@@ -191,6 +207,8 @@ def create_app(settings: Settings) -> FastAPI:
                 await state.streams.aclose()
             if state.images is not None:
                 await state.images.aclose()
+            if state.live is not None:
+                await state.live.aclose()
             await state.storage.close()
             log.info("MoonTV stopped")
 
@@ -205,6 +223,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(CsrfMiddleware, proxies=settings.proxies)  # type: ignore[arg-type]
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # type: ignore[arg-type]
     app.add_middleware(HeadAsGetMiddleware)  # type: ignore[arg-type]
+    if settings.hsts_max_age > 0:
+        app.add_middleware(HstsMiddleware, proxies=settings.proxies, max_age=settings.hsts_max_age)  # type: ignore[arg-type]
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
@@ -247,6 +267,8 @@ def create_app(settings: Settings) -> FastAPI:
         tvbox_routes,
         cron_routes,
         stream_routes,
+        live_routes,
+        live_admin_routes,
     ):
         app.include_router(module.router)
     app.mount(

@@ -27,7 +27,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from moontv.config.admin import enabled_sites
+from moontv.config.admin import available_sites
 from moontv.sources.models import ApiSite, SourceError
 
 log = logging.getLogger("moontv.scheduler")
@@ -53,6 +53,7 @@ class RunSummary:
     failed: int = 0
     skipped: int = 0
     subscription: str = "not_due"
+    live: str = "off"  # live sources refreshed: "n/m ok"
     errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -100,6 +101,7 @@ class RefreshScheduler:
         lookup_timeout: float,
         metrics: RefreshMetrics,
         subscription_check: Callable[[], Awaitable[Any]] | None = None,
+        live_refresh: Callable[[], Awaitable[dict[str, dict[str, Any]]]] | None = None,
         jitter: float = 0.1,
         holder: str | None = None,
         lease_margin: float = 5.0,
@@ -114,6 +116,7 @@ class RefreshScheduler:
         self.lookup_timeout = lookup_timeout
         self._metrics = metrics
         self._subscription_check = subscription_check
+        self._live_refresh = live_refresh
         self._jitter = jitter
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
@@ -193,6 +196,7 @@ class RefreshScheduler:
                 async with asyncio.timeout(self.budget):
                     await self._subscription(summary)
                     await self._episodes(summary)
+                    await self._live(summary)
                 summary.status = "partial" if summary.failed or summary.errors else "ok"
             except TimeoutError:
                 summary.status = "timeout"
@@ -243,6 +247,20 @@ class RefreshScheduler:
             return
         summary.subscription = "imported" if result is not None else "not_due"
 
+    async def _live(self, summary: RunSummary) -> None:
+        if self._live_refresh is None:
+            return
+        try:
+            report = await self._live_refresh()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            summary.live = "failed"
+            summary.errors.append(f"live: {exc}"[:200])
+            return
+        ok = sum(1 for item in report.values() if not item.get("error"))
+        summary.live = f"{ok}/{len(report)} ok"
+
     async def _users(self, config: dict[str, Any]) -> list[str]:
         names = dict.fromkeys(await self._storage.list_users())
         if self._owner:
@@ -253,28 +271,33 @@ class RefreshScheduler:
         return list(names)
 
     async def _episodes(self, summary: RunSummary) -> None:
+        """Refresh episode counts: each user's entries only from the sources that user may use,
+        ``concurrency`` workers at a time (the run's time budget bounds the whole)."""
         config = (await self._config.get()).config
-        sites = {s.key: s for s in enabled_sites(config)}
         users = await self._users(config)
         summary.users = len(users)
-        work: list[tuple[str, str, str]] = []  # (user, kind, key)
+        work: list[tuple[str, str, str, ApiSite | None]] = []  # (user, kind, key, site)
         for user in users:
+            allowed = {s.key: s for s in available_sites(config, user)}
             for key in await self._storage.get_all_play_records(user):
-                work.append((user, "record", key))
+                work.append((user, "record", key, allowed.get(key.partition("+")[0])))
             for key in await self._storage.get_all_favorites(user):
-                work.append((user, "favorite", key))
+                work.append((user, "favorite", key, allowed.get(key.partition("+")[0])))
         summary.entries = len(work)
+        # one lookup per title (shared by every user that has it); only what _apply needs is kept
         lookups: dict[str, asyncio.Task[dict[str, Any] | None]] = {}
-        semaphore = asyncio.Semaphore(self.concurrency)
 
         async def lookup(site: ApiSite, vod_id: str) -> dict[str, Any] | None:
-            async with semaphore:
-                summary.checked += 1
-                return await self._cms.detail(site, vod_id, timeout=self.lookup_timeout)  # type: ignore[no-any-return]
+            summary.checked += 1
+            detail = await self._cms.detail(site, vod_id, timeout=self.lookup_timeout)
+            if detail is None:
+                return None
+            kept = {name: detail.get(name) for name in ("title", "poster", "year")}
+            kept["episodes"] = len(detail.get("episodes") or [])
+            return kept
 
-        async def refresh(user: str, kind: str, key: str) -> None:
-            source, _, vod_id = key.partition("+")
-            site = sites.get(source)
+        async def refresh(user: str, kind: str, key: str, site: ApiSite | None) -> None:
+            _source, _, vod_id = key.partition("+")
             if site is None or not vod_id:
                 summary.skipped += 1
                 return
@@ -289,13 +312,19 @@ class RefreshScheduler:
             if detail is None:
                 summary.skipped += 1
                 return
-            episodes = len(detail.get("episodes") or [])
+            episodes = int(detail["episodes"])
             if episodes > 0 and await self._apply(user, kind, key, detail, episodes):
                 summary.updated += 1
                 self._metrics.updated.inc()
 
+        queue = iter(work)
+
+        async def worker() -> None:
+            for item in queue:
+                await refresh(*item)
+
         try:
-            await asyncio.gather(*(refresh(*item) for item in work))
+            await asyncio.gather(*(worker() for _ in range(max(1, self.concurrency))))
         finally:
             for task in lookups.values():
                 task.cancel()

@@ -139,6 +139,33 @@ class Settings(BaseSettings):
     ad_filter: bool = Field(True, validation_alias=_env("MOONTV_AD_FILTER"))
     probe_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("MOONTV_PROBE_CONCURRENCY"))
 
+    # -- resource limits (docs/security-resources.md: what each protects) -----------------------
+    playlist_max_bytes: int = Field(
+        4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, validation_alias=_env("MOONTV_PLAYLIST_MAX_BYTES")
+    )
+    playlist_max_line: int = Field(
+        16 * 1024, ge=1024, le=1024 * 1024, validation_alias=_env("MOONTV_PLAYLIST_MAX_LINE")
+    )
+    playlist_max_segments: int = Field(
+        50_000, ge=100, le=1_000_000, validation_alias=_env("MOONTV_PLAYLIST_MAX_SEGMENTS")
+    )
+    ads_cache_mb: int = Field(16, ge=1, le=4096, validation_alias=_env("MOONTV_ADS_CACHE_MB"))
+    probe_per_user: int = Field(2, ge=1, le=64, validation_alias=_env("MOONTV_PROBE_PER_USER"))
+    probe_queue_wait: float = Field(2.0, ge=0, le=60, validation_alias=_env("MOONTV_PROBE_QUEUE_WAIT"))
+    search_cache_mb: int = Field(64, ge=1, le=16 * 1024, validation_alias=_env("MOONTV_SEARCH_CACHE_MB"))
+    search_rate_limit: int = Field(30, ge=1, le=100_000, validation_alias=_env("MOONTV_SEARCH_RATE_LIMIT"))
+    search_source_concurrency: int = Field(
+        4, ge=1, le=64, validation_alias=_env("MOONTV_SEARCH_SOURCE_CONCURRENCY")
+    )
+    search_total_concurrency: int = Field(
+        64, ge=1, le=4096, validation_alias=_env("MOONTV_SEARCH_TOTAL_CONCURRENCY")
+    )
+    search_page_budget: int = Field(100, ge=1, le=100_000, validation_alias=_env("MOONTV_SEARCH_PAGE_BUDGET"))
+    max_play_records: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_PLAY_RECORDS"))
+    max_favorites: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_FAVORITES"))
+    hsts_max_age: int = Field(15_552_000, ge=0, le=63_072_000, validation_alias=_env("MOONTV_HSTS_MAX_AGE"))
+    max_skip_configs: int = Field(2000, ge=1, le=1_000_000, validation_alias=_env("MOONTV_MAX_SKIP_CONFIGS"))
+
     @field_validator("allow_private_upstreams")
     @classmethod
     def _allow_private(cls, value: str) -> str:

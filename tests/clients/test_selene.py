@@ -6,7 +6,7 @@ jar: after logging in it takes the ``Set-Cookie`` header (Dart joins several wit
 text before the first ";", and sends that as ``Cookie`` on every call, with ``Content-Type`` and
 ``Accept: application/json``. Its models assign ``json['x'] ?? default`` to typed fields, so a present
 value of the wrong type (a number where a ``String`` is declared, a float for an ``int``) throws.
-The live TV calls (``/api/live/*``) are covered by tests/live.
+The live TV calls (``/api/live/*``) are replayed in tests/live/test_live_api.py.
 """
 
 from __future__ import annotations

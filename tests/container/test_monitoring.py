@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 from tests.container.monitoring import (
     DASHBOARD,
     dashboard_queries,
@@ -102,9 +102,10 @@ def storage_kind() -> str:
 def test_dashboard_queries_against_live_prometheus(tmp_path, fake_cms_factory) -> None:
     good, bad = fake_cms_factory(), fake_cms_factory(fault="500")
     write_config(tmp_path / "config.json", {"good": good.base_url, "bad": bad.base_url})
-    server = LiveServer(settings_for(tmp_path)).start()
+    metrics_port = free_port()  # scraped like compose/Helm do: the unpublished metrics listener
+    server = LiveServer(settings_for(tmp_path, metrics_port=metrics_port)).start()
     try:
-        with prometheus({"moontv": f"127.0.0.1:{server.port}"}) as prom:
+        with prometheus({"moontv": f"127.0.0.1:{metrics_port}"}) as prom:
             assert wait_for(prom, 'up{job="moontv"} == 1'), "prometheus never scraped the app"
             client = server.login()
             for _ in range(8):  # the failing source trips its circuit breaker after 5 errors

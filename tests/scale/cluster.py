@@ -56,11 +56,10 @@ backend moontv
 class SegmentOrigin:
     """A CDN stand-in: every path is a ~256 KiB MPEG-TS segment (188-byte packets), sent in pieces."""
 
-    SIZE = 188 * 1394
+    SIZE = 1394 * 188
 
     def __init__(self) -> None:
-        packet = b"\x47" + bytes(range(187))  # the proxy types segments from their bytes
-        body = packet * (self.SIZE // 188)
+        body = (b"\x47" + bytes(range(187))) * (self.SIZE // 188)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"

@@ -23,6 +23,7 @@ from tests.storage.test_contract import flush_redis_db, redis_db_url
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
 SCALE_REDIS_DB = 6
+OWNER = "admin"  # the default USERNAME: the load logs in as the owner, and segment URLs are signed for it
 WORKERS = 4
 
 
@@ -31,9 +32,9 @@ def segment_url(origin: SegmentOrigin) -> dict[str, str]:
         guard=NetGuard(""), secret=SECRET.encode(), timeout=5, registry=CollectorRegistry()
     )
     url = f"{origin.url}/seg/000.ts"
-    exp = int(time.time()) + 3600  # proxy links are signed for the owner ("admin") with an expiry
-    sig = streams.sign("segment", "", url, "admin", exp)
-    params = {"url": url, "source": "", "exp": str(exp), "sig": sig}
+    expires = int(time.time()) + 3600
+    signature = streams.sign("segment", "", url, OWNER, expires)
+    params = {"url": url, "source": "", "exp": str(expires), "sig": signature}
     asyncio.run(streams.aclose())
     return params
 

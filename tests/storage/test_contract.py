@@ -252,6 +252,25 @@ async def test_skip_configs(storage: Storage) -> None:
     assert await storage.get_all_skip_configs("bob") == {}
 
 
+async def test_live_favorites(storage: Storage) -> None:
+    fav = {"name": "CCTV-1 综合", "source": "iptv", "save_time": 1}
+    assert await storage.get_all_live_favorites("alice") == {}
+    await storage.set_live_favorite("alice", "iptv+abc", fav)
+    await storage.set_live_favorite("alice", "iptv+def", fav | {"name": "B"})
+    await storage.set_live_favorite("alice", "iptv+abc", fav | {"save_time": 2})
+    assert await storage.get_all_live_favorites("alice") == {
+        "iptv+abc": fav | {"save_time": 2},
+        "iptv+def": fav | {"name": "B"},
+    }
+    await storage.delete_live_favorite("alice", "iptv+def")
+    await storage.delete_live_favorite("alice", "missing")
+    assert list(await storage.get_all_live_favorites("alice")) == ["iptv+abc"]
+    assert await storage.get_all_live_favorites("bob") == {}
+    await storage.set_password_hash("alice", "h")
+    await storage.delete_user("alice")
+    assert await storage.get_all_live_favorites("alice") == {}
+
+
 async def test_danmaku_choices(storage: Storage) -> None:
     choice = {"animeId": 7, "animeTitle": "鬼灭之刃 第二季", "keyword": "鬼灭之刃", "offset": -1}
     assert await storage.get_danmaku_choice("alice", "s+1") is None
@@ -402,6 +421,27 @@ async def test_meta_set_if_absent(storage: Storage) -> None:
     assert await storage.set_meta_if_absent("secret_key", "first") == "first"
     assert await storage.set_meta_if_absent("secret_key", "second") == "first"
     assert await storage.get_meta("secret_key") == "first"
+
+
+async def test_meta_set_replaces_and_deletes(storage: Storage) -> None:
+    await storage.set_meta("tvbox:user:a", "one")
+    await storage.set_meta("tvbox:user:a", "two")
+    assert await storage.get_meta("tvbox:user:a") == "two"
+    await storage.set_meta("tvbox:user:a", None)
+    assert await storage.get_meta("tvbox:user:a") is None
+    await storage.set_meta("never-set", None)  # deleting nothing is fine
+
+
+async def test_count_user_items_per_kind_and_user(storage: Storage) -> None:
+    for i in range(3):
+        await storage.set_play_record("alice", f"s+{i}", record(f"T{i}"))
+    await storage.set_favorite("alice", "s+1", record("F"))
+    await storage.set_skip_config("bob", "s+1", {"enable": True, "intro_time": 1, "outro_time": 0})
+    assert await storage.count_user_items("alice", "pr") == 3
+    assert await storage.count_user_items("alice", "fav") == 1
+    assert await storage.count_user_items("alice", "skip") == 0
+    assert await storage.count_user_items("bob", "skip") == 1
+    assert await storage.count_user_items("nobody", "pr") == 0
 
 
 async def test_meta_set_if_absent_race_has_one_winner(storage: Storage) -> None:

@@ -107,7 +107,7 @@ def test_bad_upstream_answers(live_app: Any, images: Upstream, path: str, status
 def test_any_public_host_is_served_by_default_and_private_ones_are_refused(
     live_app: Any, images: Upstream
 ) -> None:
-    live = live_app(None, allow_private_upstreams="")  # the default: nothing private
+    live = live_app(None, allow_private_upstreams="")  # the test servers allow 127.0.0.1 otherwise
     wire(live, images)
     install_fake_dns(live, {"pic.cms-cdn.example": [PUBLIC_IP], "nas.home.example": ["192.168.1.20"]})
     client = live.login()

@@ -12,6 +12,7 @@ from moontv.admin.validity import ValidityChecker
 from moontv.bangumi.client import BangumiClient
 from moontv.config.subscription import SubscriptionService
 from moontv.douban.client import DoubanClient
+from moontv.live.refresh import refresh_sources
 from moontv.scheduler import RefreshMetrics, RefreshScheduler
 from moontv.tvbox.tokens import TvboxTokens
 
@@ -61,7 +62,7 @@ async def start_admin_services(state: Any) -> AdminServices:
             timeout=settings.douban_timeout,
             cache_ttl=settings.douban_cache_ttl,
         ),
-        tvbox=TvboxTokens(state.config),
+        tvbox=TvboxTokens(state.config, state.storage),
         subscription=subscription,
         validity=ValidityChecker(
             lambda: _guarded(state), max_bytes=settings.upstream_max_bytes, precheck=state.netguard.check_url
@@ -77,6 +78,7 @@ async def start_admin_services(state: Any) -> AdminServices:
             lookup_timeout=settings.upstream_timeout,
             metrics=RefreshMetrics(state.metrics.registry),
             subscription_check=subscription.check,
+            live_refresh=(lambda: refresh_sources(state.live, state.config)) if state.live else None,
         ),
         douban_http=douban_http,
     )

@@ -18,7 +18,7 @@ STRINGS = {
     "DoubanImageProxy": 2048,
     "DanmakuApiBaseUrl": 2048,
 }
-BOOLS = ("DisableYellowFilter", "TVBoxEnabled")
+BOOLS = ("DisableYellowFilter", "TVBoxEnabled", "WebLiveEnabled")
 BAD = "参数格式错误"
 
 

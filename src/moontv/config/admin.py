@@ -33,6 +33,7 @@ def site_defaults(settings: Settings) -> dict[str, Any]:
         "DanmakuApiBaseUrl": settings.danmu_api_base_url,
         "TVBoxEnabled": settings.tvbox_enabled,
         "TVBoxPassword": "",
+        "WebLiveEnabled": True,  # the browser's /live page and its stream proxy (TV apps unaffected)
     }
 
 
@@ -54,12 +55,12 @@ def initial_config(settings: Settings, file_text: str, storage_users: list[str])
 def _file_part(config: dict[str, Any]) -> dict[str, Any]:
     text = config.get("ConfigFile")
     if not isinstance(text, str) or not text.strip():
-        return {"api_site": {}, "custom_category": []}
+        return {"api_site": {}, "custom_category": [], "lives": {}}
     try:
         return parse_config_text(text)
     except ConfigFileError:
         # A broken stored file never takes the site down: its sources just stay as they are.
-        return {"api_site": {}, "custom_category": []}
+        return {"api_site": {}, "custom_category": [], "lives": {}}
 
 
 def merge(stored: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -90,6 +91,7 @@ def merge(stored: dict[str, Any], settings: Settings) -> dict[str, Any]:
     config["CustomCategories"] = _merge_categories(
         config.get("CustomCategories"), file_cfg["custom_category"]
     )
+    config["LiveConfig"] = _merge_lives(config.get("LiveConfig"), file_cfg.get("lives") or {})
     if isinstance(file_cfg.get("cache_time"), int):
         site["SiteInterfaceCacheTime"] = file_cfg["cache_time"]
     _enforce_owner(user_config, settings.username)
@@ -121,6 +123,35 @@ def _merge_sources(current: Any, file_sites: dict[str, dict[str, str]]) -> list[
             entry["from"] = "custom"
         entry.setdefault("disabled", False)
     return sources
+
+
+def _merge_lives(current: Any, file_lives: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """LunaTV's ``LiveConfig``: file entries win for name/url/ua/epg; admin-added ones stay."""
+    lives = (
+        [dict(s) for s in current if isinstance(s, dict) and isinstance(s.get("key"), str) and s.get("key")]
+        if isinstance(current, list)
+        else []
+    )
+    by_key = {s["key"]: s for s in lives}
+    for key, live in file_lives.items():
+        entry = by_key.get(key)
+        if entry is None:
+            entry = {"key": key, "disabled": False, "channelNumber": 0}
+            lives.append(entry)
+            by_key[key] = entry
+        entry.update(name=live["name"], url=live["url"], ua=live.get("ua", ""), epg=live.get("epg", ""))
+        entry["from"] = "config"
+    for entry in lives:
+        if entry["key"] not in file_lives:
+            entry["from"] = "custom"
+        for name in ("name", "url", "ua", "epg"):
+            if not isinstance(entry.get(name), str):
+                entry[name] = entry["key"] if name == "name" else ""
+        if not isinstance(entry.get("disabled"), bool):
+            entry["disabled"] = False
+        if isinstance(entry.get("channelNumber"), bool) or not isinstance(entry.get("channelNumber"), int):
+            entry["channelNumber"] = 0
+    return lives
 
 
 def _merge_categories(current: Any, file_categories: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
-"""The MoonTV ``config.json`` format: ``cache_time``, ``api_site``, ``custom_category``.
+"""The MoonTV ``config.json`` format: ``cache_time``, ``api_site``, ``custom_category``, ``lives``.
 
-Accepted unchanged from MoonTV deployments (unknown keys such as ``lives`` are kept and
-ignored). Validation errors name the offending field, e.g. ``api_site.foo.api``.
+Accepted unchanged from MoonTV/LunaTV deployments (unknown keys are kept and ignored).
+``lives`` is LunaTV's live TV map: ``{key: {name, url, ua?, epg?}}``. Validation errors name
+the offending field, e.g. ``api_site.foo.api``.
 """
 
 from __future__ import annotations
@@ -104,7 +105,42 @@ def validate_config_file(data: Any) -> dict[str, Any]:
             entry = {"name": cat["name"].strip(), **entry}
         clean_categories.append(entry)
     out["custom_category"] = clean_categories
+    out["lives"] = _validate_lives(data.get("lives"))
     return out
+
+
+def _one_line(value: Any, where: str, limit: int = 512) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > limit or any(c in value for c in "\r\n"):
+        raise ConfigFileError(f"{where}: must be one line of at most {limit} characters")
+    return value.strip()
+
+
+def _validate_lives(lives: Any) -> dict[str, dict[str, str]]:
+    if lives is None:
+        return {}
+    if not isinstance(lives, dict):
+        raise ConfigFileError("lives: must be an object keyed by live source key")
+    clean: dict[str, dict[str, str]] = {}
+    for key, live in lives.items():
+        where = f"lives.{key}"
+        if not key or not isinstance(key, str) or len(key) > 64 or any(c in key for c in "+/ ,:"):
+            raise ConfigFileError(f"{where}: key must be non-empty without '+', '/', ',', ':' or spaces")
+        if not isinstance(live, dict):
+            raise ConfigFileError(f"{where}: must be an object with name and url")
+        name = live.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigFileError(f"{where}.name: required")
+        entry = {"name": name.strip()[:100], "url": _http_url(live.get("url"), f"{where}.url", required=True)}
+        ua = _one_line(live.get("ua"), f"{where}.ua")
+        if ua:
+            entry["ua"] = ua
+        epg = _one_line(live.get("epg"), f"{where}.epg", 2048)
+        if epg:
+            entry["epg"] = epg
+        clean[key] = entry
+    return clean
 
 
 def parse_config_text(text: str | bytes) -> dict[str, Any]:

@@ -24,6 +24,11 @@ from moontv.config.file import ConfigFileError, parse_config_text, validate_conf
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE58_INDEX = {c: i for i, c in enumerate(BASE58_ALPHABET)}
 MAX_SUBSCRIPTION_BYTES = 2 * 1024 * 1024
+# Base58 is a base conversion: above this many characters a body is not tried as Base58 (it is
+# ~190 KB of JSON, far more than a sources list needs). Decoding runs in a worker thread.
+MAX_BASE58_CHARS = 256 * 1024
+_BASE58_CHUNK = 9  # 58**9 < 2**53: chunk values stay small ints
+FAILURE_BACKOFF = 60  # first retry after a failed check, doubling per failure up to the interval
 DEFAULT_INTERVAL = 86400
 MIN_INTERVAL = 60
 IMPORT_MODES = ("merge", "overwrite")
@@ -39,15 +44,41 @@ class SubscriptionError(Exception):
 
 
 def base58_decode(text: str) -> bytes:
-    """Bitcoin-alphabet Base58 -> bytes; ValueError on any other character (no trimming)."""
+    """Bitcoin-alphabet Base58 -> bytes; ValueError on any other character (no trimming).
+
+    Chunks of digits are combined pairwise (divide and conquer), so the big-integer work is
+    subquadratic (Karatsuba) instead of one multiply-add per character over a growing number.
+    """
     if not text:
         raise ValueError("empty")
-    number = 0
-    for char in text:
-        digit = _BASE58_INDEX.get(char)
-        if digit is None:
-            raise ValueError(f"not base58: {char!r}")
-        number = number * 58 + digit
+    if len(text) > MAX_BASE58_CHARS:
+        raise ValueError("too long for base58")
+    chunks: list[tuple[int, int]] = []
+    start = len(text) % _BASE58_CHUNK or _BASE58_CHUNK
+    pos = 0
+    while pos < len(text):
+        end = start if pos == 0 else pos + _BASE58_CHUNK
+        value = 0
+        for char in text[pos:end]:
+            digit = _BASE58_INDEX.get(char)
+            if digit is None:
+                raise ValueError(f"not base58: {char!r}")
+            value = value * 58 + digit
+        chunks.append((value, end - pos))
+        pos = end
+    powers: dict[int, int] = {}
+    while len(chunks) > 1:
+        merged = []
+        for i in range(0, len(chunks) - 1, 2):
+            (high, _high_len), (low, low_len) = chunks[i], chunks[i + 1]
+            scale = powers.get(low_len)
+            if scale is None:
+                scale = powers[low_len] = 58**low_len
+            merged.append((high * scale + low, _high_len + low_len))
+        if len(chunks) % 2:
+            merged.append(chunks[-1])
+        chunks = merged
+    number = chunks[0][0]
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     zeros = len(text) - len(text.lstrip("1"))
     return b"\x00" * zeros + body
@@ -124,12 +155,20 @@ def subscription_settings(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_due(sub: dict[str, Any], now: float) -> bool:
+    """Auto-update on and the interval passed; after failures, also the backoff since the last try."""
     if not sub.get("autoUpdate") or not sub.get("subscriptionUrl"):
         return False
     last = sub.get("lastUpdated")
     interval = sub.get("updateInterval")
     interval = interval if isinstance(interval, int) and interval >= MIN_INTERVAL else DEFAULT_INTERVAL
-    return not isinstance(last, int | float) or now - last > interval
+    if isinstance(last, int | float) and now - last <= interval:
+        return False
+    failures = sub.get("failures")
+    checked = sub.get("lastChecked")
+    if isinstance(failures, int) and failures > 0 and isinstance(checked, int | float):
+        backoff = min(interval, FAILURE_BACKOFF * 2 ** min(failures - 1, 20))
+        return now - checked > backoff
+    return True
 
 
 @dataclass(slots=True)
@@ -190,7 +229,7 @@ class SubscriptionService:
             if mode not in IMPORT_MODES:
                 raise SubscriptionError("importMode 必须是 overwrite 或 merge")
             try:
-                sites = decode_subscription(await self.fetch(url))
+                sites = await asyncio.to_thread(decode_subscription, await self.fetch(url))
             except SubscriptionError as exc:
                 await self._record_error(exc.message)
                 raise
@@ -203,6 +242,7 @@ class SubscriptionService:
                 current = subscription_settings(config)
                 current["lastUpdated"] = now
                 current["lastError"] = ""
+                current.pop("failures", None)
                 current.setdefault("subscriptionUrl", url)
                 config["SubscriptionConfig"] = current
 
@@ -214,6 +254,8 @@ class SubscriptionService:
             current = subscription_settings(config)
             current["lastError"] = message[:300]
             current["lastChecked"] = int(self._clock())
+            failures = current.get("failures")
+            current["failures"] = (failures if isinstance(failures, int) and failures > 0 else 0) + 1
             config["SubscriptionConfig"] = current
 
         with contextlib.suppress(Exception):  # recording a failure must not hide the failure itself

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from moontv.search.cache import TTLCache
+from moontv.search.ratelimit import SlidingWindowLimiter
 from moontv.search.shared_cache import SharedPageCache
 from moontv.sources.client import CmsClient
 from moontv.sources.models import ApiSite, SearchPage, SourceError
@@ -62,6 +63,14 @@ class SourceOutcome:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SearchLimits:
+    """Per-user searches per minute, and upstream pages one search may ask for in total."""
+
+    per_user_per_minute: int = 30
+    page_budget: int = 100
+
+
 class SearchService:
     """``cache`` is this process's page cache; ``shared`` an optional second level every replica
     sees (Redis/Kvrocks), asked on a local miss before the upstream."""
@@ -71,10 +80,25 @@ class SearchService:
         client: CmsClient,
         cache: TTLCache[SearchPage] | None = None,
         shared: SharedPageCache | None = None,
+        limits: SearchLimits | None = None,
     ) -> None:
         self._client = client
         self._cache = cache
         self._shared = shared
+        self.limits = limits or SearchLimits()
+        self._users = SlidingWindowLimiter(self.limits.per_user_per_minute, 60.0)
+
+    def admit(self, username: str, kind: str = "search") -> float:
+        """0 when ``username`` may search now (and counts the search), else seconds to wait."""
+        key = f"{kind}\n{username}"
+        wait = self._users.retry_after(key)
+        if wait <= 0:
+            self._users.hit(key)
+        return wait
+
+    def pages_per_source(self, sources: int, max_page: int) -> int:
+        """``max_page`` bounded so that all sources together stay within the page budget."""
+        return max(1, min(max_page, self.limits.page_budget // max(sources, 1)))
 
     async def _page(self, site: ApiSite, query: str, page: int, opts: SearchOptions) -> SearchPage:
         key = (site.key, site.api, query, page, opts.filter_adult)
@@ -148,6 +172,7 @@ class SearchService:
         self, sites: Sequence[ApiSite], query: str, opts: SearchOptions
     ) -> AsyncIterator[SearchEvent]:
         """Events from every source in arrival order; the last event per source is DoneEvent."""
+        opts = replace(opts, max_page=self.pages_per_source(len(sites), opts.max_page))
         queue: asyncio.Queue[SearchEvent] = asyncio.Queue()
         tasks = [asyncio.ensure_future(self._run_source(site, query, opts, queue)) for site in sites]
         pending = len(tasks)

@@ -7,11 +7,13 @@ apply). This module never follows redirects on its own.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -96,12 +98,17 @@ class CmsClient:
         max_bytes: int = 8 * 1024 * 1024,
         user_agent: str = DEFAULT_USER_AGENT,
         observer: SourceObserver | None = None,
+        per_source: int = 4,
+        total: int = 64,
     ) -> None:
         self._fetcher: Fetcher = HttpxFetcher(http) if isinstance(http, httpx.AsyncClient) else http
         self._breakers = breakers
         self._max_bytes = max_bytes
         self._user_agent = user_agent
         self._observer = observer
+        self._per_source_limit = per_source
+        self._per_source: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._total = asyncio.Semaphore(total)
 
     async def aclose(self) -> None:
         """Close the transport's pool (an injected httpx client is left to its owner)."""
@@ -154,7 +161,9 @@ class CmsClient:
         outcome = "cancelled"  # stays so when the task is cancelled mid-request
         status: int | None = None
         try:
-            result = parse(await self._download(url, timeout, accept))
+            async with self._slot(key or (urlsplit(url).hostname or ""), timeout):
+                body = await self._download(url, timeout, accept)
+            result = parse(body)
             outcome = "ok"
             return result
         except SourceError as exc:
@@ -168,6 +177,34 @@ class CmsClient:
             if breaker is not None:
                 _settle(breaker, outcome, status)
             self._observe(key, time.perf_counter() - started, outcome)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, source: str, timeout: float) -> AsyncIterator[None]:
+        """At most ``per_source`` requests to one source and ``total`` overall; waiting counts
+        against ``timeout`` and ends as SourceError("busy") (which says nothing of the upstream)."""
+        semaphore, users = self._per_source.get(source) or (asyncio.Semaphore(self._per_source_limit), 0)
+        self._per_source[source] = (semaphore, users + 1)
+        got_source = got_total = False
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    await semaphore.acquire()
+                    got_source = True
+                    await self._total.acquire()
+                    got_total = True
+            except TimeoutError:
+                raise SourceError("busy", "请求排队超时") from None
+            yield
+        finally:
+            if got_total:
+                self._total.release()
+            if got_source:
+                semaphore.release()
+            semaphore, users = self._per_source[source]
+            if users <= 1:
+                del self._per_source[source]
+            else:
+                self._per_source[source] = (semaphore, users - 1)
 
     def _observe(self, key: str | None, seconds: float, outcome: str) -> None:
         if self._observer is None or not key:

@@ -119,12 +119,23 @@ class Storage(Protocol):
 
     async def delete_skip_config(self, user: str, key: str) -> None: ...
 
+    # -- quotas ----------------------------------------------------------------------------
+    async def count_user_items(self, user: str, kind: str) -> int:
+        """How many play records (``kind`` "pr"), favorites ("fav") or skip configs ("skip") ``user`` has."""
+
     # -- danmaku choices (the comment track a user picked by hand for "{source}+{id}") -----
     async def get_danmaku_choice(self, user: str, key: str) -> dict[str, Any] | None: ...
 
     async def set_danmaku_choice(self, user: str, key: str, choice: dict[str, Any]) -> None: ...
 
     async def delete_danmaku_choice(self, user: str, key: str) -> None: ...
+
+    # -- favourite live channels ("{liveSource}+{channelId}" -> {name, source, save_time}) ---
+    async def get_all_live_favorites(self, user: str) -> dict[str, dict[str, Any]]: ...
+
+    async def set_live_favorite(self, user: str, key: str, favorite: dict[str, Any]) -> None: ...
+
+    async def delete_live_favorite(self, user: str, key: str) -> None: ...
 
     # -- credentials and sessions ----------------------------------------------------------
     async def get_password_hash(self, user: str) -> str | None:
@@ -173,6 +184,9 @@ class Storage(Protocol):
 
     async def set_meta_if_absent(self, name: str, value: str) -> str:
         """Atomically store ``value`` unless a value exists; returns the stored value."""
+
+    async def set_meta(self, name: str, value: str | None) -> None:
+        """Store ``value`` under ``name`` (replacing any value); None deletes it."""
 
     # -- leases: one holder at a time across replicas (the scheduled refresh) ---------------
     async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:

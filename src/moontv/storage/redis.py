@@ -9,6 +9,7 @@ Key layout (``{user}`` is the raw username, never escaped)::
     u:{user}:fav      hash    "{source}+{id}" -> Favorite JSON
     u:{user}:skip     hash    "{source}+{id}" -> SkipConfig JSON
     u:{user}:danmu    hash    "{source}+{id}" -> chosen danmaku track JSON (our addition)
+    u:{user}:livefav  hash    "{liveSource}+{channelId}" -> live channel favourite (our addition)
     u:{user}:sh       list    search keywords, newest at the head
     u:{user}:epoch    string  session epoch (our addition)
     sys:users         set     usernames with a credential
@@ -67,7 +68,9 @@ def user_key(user: str, suffix: str) -> str:
 
 
 def _user_keys(user: str) -> list[str]:
-    return [user_key(user, suffix) for suffix in ("pwd", "pr", "prt", "fav", "skip", "danmu", "sh")]
+    return [
+        user_key(user, suffix) for suffix in ("pwd", "pr", "prt", "fav", "skip", "danmu", "livefav", "sh")
+    ]
 
 
 # take or renew: free, expired (the key is gone) or already ours -> ours for ttl ms
@@ -416,6 +419,11 @@ class RedisStorage:
     async def get_all_skip_configs(self, user: str) -> dict[str, dict[str, Any]]:
         return await self._hgetall_json(user_key(user, "skip"))
 
+    async def count_user_items(self, user: str, kind: str) -> int:
+        if kind not in ("pr", "fav", "skip"):
+            raise KeyError(kind)
+        return int(await self._r.hlen(user_key(user, kind)))
+
     @_translate_errors
     async def delete_skip_config(self, user: str, key: str) -> None:
         await self._r.hdel(user_key(user, "skip"), key)
@@ -432,6 +440,19 @@ class RedisStorage:
     @_translate_errors
     async def delete_danmaku_choice(self, user: str, key: str) -> None:
         await self._r.hdel(user_key(user, "danmu"), key)
+
+    # -- favourite live channels ---------------------------------------------------------------
+    @_translate_errors
+    async def get_all_live_favorites(self, user: str) -> dict[str, dict[str, Any]]:
+        return await self._hgetall_json(user_key(user, "livefav"))
+
+    @_translate_errors
+    async def set_live_favorite(self, user: str, key: str, favorite: dict[str, Any]) -> None:
+        await self._r.hset(user_key(user, "livefav"), key, _dumps(favorite))
+
+    @_translate_errors
+    async def delete_live_favorite(self, user: str, key: str) -> None:
+        await self._r.hdel(user_key(user, "livefav"), key)
 
     # -- credentials and sessions --------------------------------------------------------------
     @_translate_errors
@@ -565,6 +586,13 @@ class RedisStorage:
     @_translate_errors
     async def release_lease(self, name: str, holder: str) -> None:
         await self._r.eval(LEASE_RELEASE, 1, _lease_key(name), holder)  # type: ignore[misc]
+
+    @_translate_errors
+    async def set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            await self._r.delete(_meta_key(name))
+        else:
+            await self._r.set(_meta_key(name), value)
 
     @_translate_errors
     async def clear_all_data(self) -> None:

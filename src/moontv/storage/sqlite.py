@@ -95,6 +95,14 @@ MIGRATIONS: list[Sequence[str]] = [
         )""",
         "CREATE INDEX counters_expiry ON counters (expires_at)",
     ),
+    (
+        """CREATE TABLE live_favorites (
+            username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (username, key)
+        )""",
+    ),
 ]
 
 # Tables holding per-user data, in an order that satisfies the foreign keys when clearing.
@@ -104,6 +112,7 @@ _USER_DATA_TABLES = (
     "skip_configs",
     "danmaku_choices",
     "search_history",
+    "live_favorites",
     "users",
 )
 
@@ -335,6 +344,11 @@ class SqliteStorage:
         sql = f"SELECT key, data FROM {table} WHERE username = ?"
         return await self._read(lambda c: {key: _loads(data) for key, data in c.execute(sql, (user,))})
 
+    async def count_user_items(self, user: str, kind: str) -> int:
+        table = {"pr": "play_records", "fav": "favorites", "skip": "skip_configs"}[kind]
+        sql = f"SELECT COUNT(*) FROM {table} WHERE username = ?"
+        return int(await self._read(lambda c: c.execute(sql, (user,)).fetchone()[0]))
+
     async def _delete_keyed(self, table: str, user: str, key: str | None) -> None:
         if key is None:
             sql, args = f"DELETE FROM {table} WHERE username = ?", (user,)
@@ -480,6 +494,26 @@ class SqliteStorage:
     async def delete_danmaku_choice(self, user: str, key: str) -> None:
         await self._delete_keyed("danmaku_choices", user, key)
 
+    # -- favourite live channels ---------------------------------------------------------------
+    async def get_all_live_favorites(self, user: str) -> dict[str, dict[str, Any]]:
+        return await self._get_all_json("live_favorites", user)
+
+    async def set_live_favorite(self, user: str, key: str, favorite: dict[str, Any]) -> None:
+        data = _dumps(favorite)
+
+        def job(c: sqlite3.Connection) -> None:
+            _ensure_user(c, user)
+            c.execute(
+                "INSERT INTO live_favorites (username, key, data) VALUES (?, ?, ?)"
+                " ON CONFLICT (username, key) DO UPDATE SET data = excluded.data",
+                (user, key, data),
+            )
+
+        await self._write(job)
+
+    async def delete_live_favorite(self, user: str, key: str) -> None:
+        await self._delete_keyed("live_favorites", user, key)
+
     # -- credentials and sessions --------------------------------------------------------------
     async def _user_column(self, user: str, column: str) -> Any:
         sql = f"SELECT {column} FROM users WHERE username = ?"
@@ -596,6 +630,13 @@ class SqliteStorage:
             return str(stored)
 
         return await self._write(job)
+
+    async def set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            sql, args = "DELETE FROM meta WHERE name = ?", (name,)
+        else:
+            sql, args = "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+        await self._write(lambda c: c.execute(sql, args))
 
     # -- leases (rows of the meta table; every write job is one BEGIN IMMEDIATE transaction) -------
     async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:

@@ -40,7 +40,9 @@ Decryptor = Callable[[Segment, bytes], Awaitable[bytes]]
 FIRST_PROBE_BYTES = 16 * 1024
 LAST_PROBE_BYTES = 12 * 1024
 INIT_PROBE_BYTES = 64 * 1024
+INIT_MAX_BYTES = 256 * 1024  # an EXT-X-MAP BYTERANGE longer than this is read only this far
 MAX_BLOCKS = 120
+MAX_ANALYSED_SEGMENTS = 20_000
 SHORT_BLOCK_SECONDS = 120.0
 SHORT_BLOCK_SHARE = 0.25
 MAX_BRACKETED_SECONDS = 300.0
@@ -57,6 +59,7 @@ class Block:
     segments: list[Segment]
     start: float  # position in the playlist, seconds
     duration: float
+    count: int = 0  # segments in the block (``segments`` keeps only the edges once compacted)
     first: MediaInfo | None = None
     last: MediaInfo | None = None
     probe_error: str | None = None
@@ -94,7 +97,7 @@ class Block:
 
         return {
             "index": self.index,
-            "segments": len(self.segments),
+            "segments": self.count or len(self.segments),
             "firstSegment": self.first_segment.index,
             "start": round(self.start, 3),
             "duration": round(self.duration, 3),
@@ -127,6 +130,17 @@ class Decision:
     def header(self) -> str:
         return f"{len(self.removed_blocks)} blocks, {self.removed_seconds:.3f} seconds"
 
+    def compact(self) -> Decision:
+        """This decision keeping only each block's edge segments (what a cached decision needs)."""
+        for block in self.blocks:
+            if len(block.segments) > 2:
+                block.segments = [block.segments[0], block.segments[-1]]
+        return self
+
+    def weight(self) -> int:
+        """Approximate bytes held (for the byte-sized decision cache)."""
+        return 512 + 1024 * len(self.blocks) + 64 * len(self.remove)
+
     def describe(self) -> dict[str, Any]:
         return {
             "status": self.status,
@@ -145,7 +159,9 @@ def split_blocks(playlist: Playlist) -> list[Block]:
     position = 0.0
     for number, segments in enumerate(playlist.blocks()):
         duration = sum(s.duration for s in segments)
-        blocks.append(Block(index=number, segments=segments, start=position, duration=duration))
+        blocks.append(
+            Block(index=number, segments=segments, start=position, duration=duration, count=len(segments))
+        )
         position += duration
     return blocks
 
@@ -335,7 +351,7 @@ class Prober:
         task = self.inits.get(key)
         if task is None:
             offset, length = (
-                (segment.map_byterange[1], segment.map_byterange[0])
+                (segment.map_byterange[1], min(segment.map_byterange[0], INIT_MAX_BYTES))
                 if segment.map_byterange
                 else (0, INIT_PROBE_BYTES)
             )
@@ -365,6 +381,11 @@ class Prober:
 
 class ProbeError(Exception):
     pass
+
+
+def skipped(reason: str) -> Decision:
+    """A decision that leaves the playlist as it is without looking at it."""
+    return Decision("skipped", reason)
 
 
 async def _probe_block(prober: Prober, block: Block) -> None:

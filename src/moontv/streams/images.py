@@ -75,6 +75,11 @@ class Image:
     stored_at: float
 
 
+def on_disk(stat: os.stat_result) -> int:
+    """Bytes a file takes on disk: its allocated blocks (512-byte units), at least its size."""
+    return max(getattr(stat, "st_blocks", 0) * 512, stat.st_size)
+
+
 class ImageProxy:
     def __init__(
         self,
@@ -194,6 +199,8 @@ class ImageProxy:
             self._memory_size -= len(old.body)
 
     # -- disk: <dir>/<sha256>.img = content type, newline, bytes -----------------------------------
+    # The budget counts allocated blocks (a 100-byte file still takes a 4 KiB block), so many
+    # tiny images cannot fill the disk far beyond MOONTV_IMAGE_CACHE_MB.
 
     def _path(self, key: str) -> Path | None:
         return None if self.cache_dir is None else self.cache_dir / key[:2] / f"{key}.img"
@@ -225,9 +232,9 @@ class ImageProxy:
             temp.write_bytes(image.content_type.encode("latin-1") + b"\n" + image.body)
             os.replace(temp, path)
             if self._disk_used is None:
-                self._disk_used = sum(p.stat().st_size for p in self.cache_dir.glob("*/*.img"))
+                self._disk_used = sum(on_disk(p.stat()) for p in self.cache_dir.glob("*/*.img"))
             else:
-                self._disk_used += len(image.body) + len(image.content_type) + 1
+                self._disk_used += on_disk(path.stat())
             if self._disk_used > self.disk_bytes:
                 self._prune()
         except OSError:
@@ -241,7 +248,7 @@ class ImageProxy:
                 stat = path.stat()
             except OSError:
                 continue
-            files.append((stat.st_mtime, stat.st_size, path))
+            files.append((stat.st_mtime, on_disk(stat), path))
         files.sort()
         total = sum(size for _, size, _ in files)
         target = self.disk_bytes * 0.8

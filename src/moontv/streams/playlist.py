@@ -52,7 +52,9 @@ def _per_segment(tag: str) -> bool:
     return tag == "#EXT-X-DISCONTINUITY" or tag.startswith(PER_SEGMENT_TAGS)
 
 
-_ATTR = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
+# A name starts after a non-name character (lookbehind) and is taken whole (possessive): every
+# start position is tried at most once, so a long line costs linear time, not quadratic.
+_ATTR = re.compile(r'(?<![A-Z0-9-])([A-Z0-9-]++)=("[^"]*"|[^,]*)')
 _URI_ATTR = re.compile(r'URI="([^"]*)"')
 
 # kinds passed to the URI mapper
@@ -63,8 +65,26 @@ class PlaylistError(ValueError):
     """Not an HLS playlist."""
 
 
+class PlaylistTooLarge(PlaylistError):
+    """Over one of the parse limits (bytes, line length, lines, segments); ``what`` says which."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one playlist may cost to parse. The defaults are the settings' defaults."""
+
+    max_bytes: int = 4 * 1024 * 1024
+    max_line: int = 16 * 1024
+    max_lines: int = 200_000
+    max_segments: int = 50_000
+
+
 def attributes(text: str) -> dict[str, str]:
-    """``A=1,B="x,y"`` -> {"A": "1", "B": "x,y"} (quotes removed)."""
+    """``A=1,B="x,y"`` -> {"A": "1", "B": "x,y"} (quotes removed). Linear in ``len(text)``."""
     out = {}
     for name, value in _ATTR.findall(text):
         out[name] = value[1:-1] if value.startswith('"') and value.endswith('"') else value
@@ -147,8 +167,31 @@ def resolve(base: str, uri: str) -> str:
     return urljoin(base, uri) if uri else uri
 
 
-def parse(text: str, base_url: str) -> Playlist:
+def check_limits(text: str, limits: Limits) -> None:
+    """Raise PlaylistTooLarge before any per-line work when ``text`` is over ``limits``."""
+    if len(text) > limits.max_bytes:
+        raise PlaylistTooLarge("bytes")
+    if text.count("\n") + text.count("\r") > 2 * limits.max_lines:
+        raise PlaylistTooLarge("lines")
+    pos = 0
+    while True:  # the longest line, found with str.find (C speed) instead of splitting first
+        nxt = text.find("\n", pos)
+        stop = len(text) if nxt == -1 else nxt
+        if stop - pos > limits.max_line and max(map(len, text[pos:stop].split("\r"))) > limits.max_line:
+            raise PlaylistTooLarge("line")
+        if nxt == -1:
+            return
+        pos = nxt + 1
+
+
+def parse(text: str, base_url: str, limits: Limits | None = None) -> Playlist:
+    """The parsed playlist; with ``limits``, PlaylistTooLarge as soon as one is passed."""
+    if limits is not None:
+        check_limits(text, limits)
+    max_segments = limits.max_segments if limits is not None else None
     lines = text.lstrip("\ufeff").splitlines()
+    if limits is not None and len(lines) > limits.max_lines:
+        raise PlaylistTooLarge("lines")
     first = next((line.strip() for line in lines if line.strip()), "")
     if not first.startswith("#EXTM3U"):
         raise PlaylistError("not an HLS playlist (#EXTM3U missing)")
@@ -221,11 +264,15 @@ def parse(text: str, base_url: str) -> Playlist:
             continue
         # a URI line
         if stream_inf is not None:
+            if max_segments is not None and len(playlist.variants) >= max_segments:
+                raise PlaylistTooLarge("segments")
             playlist.variants.append(_variant(stream_inf, resolve(base_url, line), number))
             stream_inf = None
             continue
         if playlist.is_master:
             continue
+        if max_segments is not None and len(playlist.segments) >= max_segments:
+            raise PlaylistTooLarge("segments")
         absolute = resolve(base_url, line)
         segment = Segment(
             index=len(playlist.segments),

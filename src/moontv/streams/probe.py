@@ -17,7 +17,7 @@ import httpx
 
 from moontv.streams.media import read_media
 from moontv.streams.netguard import BlockedURL
-from moontv.streams.playlist import PlaylistError, parse
+from moontv.streams.playlist import PlaylistError
 from moontv.streams.service import SourceOptions, StreamService, UpstreamError
 
 SEGMENT_BYTES = 1024 * 1024
@@ -89,7 +89,7 @@ async def _get_playlist(
         body = bytearray()
         async for chunk in response.aiter_bytes():
             body.extend(chunk)
-            if len(body) > 8 * 1024 * 1024:
+            if len(body) > service.limits.max_bytes:
                 raise UpstreamError(502, "播放列表过大")
         total = (time.perf_counter() - started) * 1000
         return str(response.url), bytes(body).decode("utf-8", "replace").lstrip("\ufeff"), ttfb, total
@@ -98,7 +98,7 @@ async def _get_playlist(
 async def _measure(service: StreamService, url: str, opts: SourceOptions, result: ProbeResult) -> None:
     final, text, ttfb, total = await _get_playlist(service, url, opts)
     result.ttfb_ms, result.playlist_ms = ttfb, total
-    playlist = parse(text, final)
+    playlist = await service.parse_playlist(text, final)
     if playlist.is_master:
         result.variants = len(playlist.variants)
         if not playlist.variants:
@@ -109,7 +109,7 @@ async def _measure(service: StreamService, url: str, opts: SourceOptions, result
             result.width, result.height = max(sized)
             result.resolution_from = "master"
         final, text, _, _ = await _get_playlist(service, best.uri, opts)
-        playlist = parse(text, final)
+        playlist = await service.parse_playlist(text, final)
         if playlist.is_master:
             raise UpstreamError(502, "嵌套的主播放列表")
     if not playlist.segments:
@@ -148,14 +148,15 @@ async def _measure(service: StreamService, url: str, opts: SourceOptions, result
 
 
 async def probe_stream(
-    service: StreamService, url: str, opts: SourceOptions, *, timeout: float, limiter: asyncio.Semaphore
+    service: StreamService, url: str, opts: SourceOptions, *, timeout: float
 ) -> ProbeResult:
-    """Never raises for upstream trouble: the result carries ``ok=False`` and an error text."""
+    """Never raises for upstream trouble: the result carries ``ok=False`` and an error text.
+
+    The caller holds the concurrency slot (``StreamService.speed_queue``)."""
     result = ProbeResult(url=url)
     started = time.perf_counter()
     try:
-        async with limiter:
-            await asyncio.wait_for(_measure(service, url, opts, result), timeout)
+        await asyncio.wait_for(_measure(service, url, opts, result), timeout)
     except TimeoutError:
         result.error = "测速超时"
     except BlockedURL:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -40,19 +41,28 @@ from moontv.streams.playlist import (
     MAP,
     PLAYLIST,
     SEGMENT,
+    Limits,
     Playlist,
     Segment,
+    UriMapper,
+    check_limits,
     decode,
     looks_like_playlist,
+    parse,
+    rewrite,
 )
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 )
-MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
 MAX_KEY_BYTES = 64 * 1024
 ADS_CACHE_TTL = 3600.0
-ADS_CACHE_SIZE = 512
+ADS_CACHE_SIZE = 4096
+# Playlists over this size are parsed and rewritten in a worker thread, at most two at a time,
+# so the event loop keeps answering while a big (but allowed) playlist is processed.
+MAX_RANGE_READ = 1024 * 1024
+INLINE_PARSE_BYTES = 64 * 1024
+BIG_PARSE_SLOTS = 2
 SIGNATURE_HOURS = 6
 
 T = TypeVar("T")
@@ -102,7 +112,17 @@ def _header_value(value: Any) -> str | None:
     return value
 
 
+LIVE_PREFIX = "live:"  # "live:{key}" names a live TV source (LiveConfig) in proxied URLs
+
+
 def source_options(config: dict[str, Any], key: str, *, ad_default: bool = True) -> SourceOptions:
+    if key.startswith(LIVE_PREFIX):  # live streams: the source's UA, never ad analysis
+        live = next(
+            (e for e in config.get("LiveConfig") or [] if isinstance(e, dict) and e.get("key") == key[5:]),
+            None,
+        )
+        agent = _header_value(live.get("ua")) if live else None
+        return SourceOptions(key=key, ad_filter=False, user_agent=agent or "AptvPlayer/1.4.10")
     entry = next(
         (s for s in config.get("SourceConfig") or [] if isinstance(s, dict) and s.get("key") == key), None
     )
@@ -126,11 +146,23 @@ def consume_result(task: asyncio.Future[Any]) -> None:
 class TTLCache(Generic[T]):
     """A small LRU with expiry and single-flight loading (one upstream job per key at a time)."""
 
-    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        size: int,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_bytes: int | None = None,
+        weigh: Callable[[T], int] | None = None,
+    ) -> None:
         self.size = size
         self.ttl = ttl
         self.clock = clock
+        self.max_bytes = max_bytes
+        self.weigh = weigh
+        self.bytes = 0
         self._items: OrderedDict[Any, tuple[float, T]] = OrderedDict()
+        self._weights: dict[Any, int] = {}
         self._loading: dict[Any, asyncio.Future[T]] = {}  # single flight: key -> loader task
 
     def get(self, key: Any) -> T | None:
@@ -138,19 +170,27 @@ class TTLCache(Generic[T]):
         if item is None:
             return None
         if item[0] < self.clock():
-            del self._items[key]
+            self.discard(key)
             return None
         self._items.move_to_end(key)
         return item[1]
 
     def put(self, key: Any, value: T, ttl: float | None = None) -> None:
+        weight = self.weigh(value) if self.weigh is not None else 0
+        if self.max_bytes is not None and weight > self.max_bytes:
+            self.discard(key)  # larger than the whole budget: not kept at all
+            return
+        self.discard(key)
         self._items[key] = (self.clock() + (self.ttl if ttl is None else ttl), value)
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        self._weights[key] = weight
+        self.bytes += weight
+        while len(self._items) > self.size or (self.max_bytes is not None and self.bytes > self.max_bytes):
+            oldest, _ = self._items.popitem(last=False)
+            self.bytes -= self._weights.pop(oldest, 0)
 
     def discard(self, key: Any) -> None:
-        self._items.pop(key, None)
+        if self._items.pop(key, None) is not None:
+            self.bytes -= self._weights.pop(key, 0)
 
     async def load(self, key: Any, loader: Callable[[], Awaitable[tuple[T, float | None]]]) -> tuple[T, bool]:
         """(value, from_cache). ``loader`` returns (value, ttl or None for the default; 0 = don't keep).
@@ -179,6 +219,45 @@ class TTLCache(Generic[T]):
         return value
 
 
+class QueueFull(Exception):
+    """No slot freed up within the queue's wait limit (answer 429)."""
+
+
+class UserQueue:
+    """Per-user concurrency plus a shared server-wide semaphore, both with a short wait limit."""
+
+    def __init__(self, per_user: int, wait: float) -> None:
+        self.per_user = per_user
+        self.wait = wait
+        self._users: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, user: str, shared: asyncio.Semaphore) -> AsyncIterator[None]:
+        semaphore, holders = self._users.get(user) or (asyncio.Semaphore(self.per_user), 0)
+        self._users[user] = (semaphore, holders + 1)
+        got_user = got_shared = False
+        try:
+            try:
+                async with asyncio.timeout(self.wait):
+                    await semaphore.acquire()
+                    got_user = True
+                    await shared.acquire()
+                    got_shared = True
+            except TimeoutError:
+                raise QueueFull from None
+            yield
+        finally:
+            if got_shared:
+                shared.release()
+            if got_user:
+                semaphore.release()
+            semaphore, holders = self._users[user]
+            if holders <= 1:
+                del self._users[user]
+            else:
+                self._users[user] = (semaphore, holders - 1)
+
+
 class StreamService:
     def __init__(
         self,
@@ -188,22 +267,31 @@ class StreamService:
         timeout: float,
         probe_concurrency: int = 16,
         speedtest_concurrency: int = 4,
+        speedtest_per_user: int = 2,
+        speedtest_wait: float = 2.0,
         ad_default: bool = True,
         registry: Any = None,
+        limits: Limits | None = None,
+        ads_cache_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.guard = guard
         self.timeout = timeout
         self.ad_default = ad_default
+        self.limits = limits or Limits()
+        self._big_parses = asyncio.Semaphore(BIG_PARSE_SLOTS)
         self.client = guard.client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             max_redirects=5,
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30),
         )
         self._key = hmac.new(secret, b"moontv/stream-proxy/v1", hashlib.sha256).digest()
-        self.ads_cache: TTLCache[tuple[str, ads.Decision]] = TTLCache(ADS_CACHE_SIZE, ADS_CACHE_TTL)
+        self.ads_cache: TTLCache[tuple[str, ads.Decision]] = TTLCache(
+            ADS_CACHE_SIZE, ADS_CACHE_TTL, max_bytes=ads_cache_bytes, weigh=lambda item: item[1].weight()
+        )
         self.key_cache: TTLCache[bytes] = TTLCache(256, 600.0)
         self.probe_limiter = asyncio.Semaphore(probe_concurrency)  # ad probes, server-wide
         self.speed_limiter = asyncio.Semaphore(speedtest_concurrency)  # source speed tests
+        self.speed_queue = UserQueue(speedtest_per_user, speedtest_wait)
         self.speed_cache: TTLCache[dict[str, Any]] = TTLCache(1024, 300.0)
         self.ads_removed = self.ads_seconds = self.ads_runs = None
         if registry is not None:
@@ -272,10 +360,28 @@ class StreamService:
 
     async def fetch_playlist(self, url: str, opts: SourceOptions) -> tuple[str, str]:
         """(final URL after redirects, playlist text)."""
-        body, final = await self.fetch_bytes(url, opts, MAX_PLAYLIST_BYTES, "播放列表")
+        body, final = await self.fetch_bytes(url, opts, self.limits.max_bytes, "播放列表")
         if not looks_like_playlist(body):
             raise UpstreamError(502, "上游返回的不是 m3u8 播放列表")
         return final, decode(body)
+
+    # -- bounded parsing: the one entry point for every playlist a request parses ------------
+
+    async def _off_loop(self, size: int, work: Callable[[], T]) -> T:
+        if size <= INLINE_PARSE_BYTES:
+            return work()
+        async with self._big_parses:
+            return await asyncio.to_thread(work)
+
+    async def parse_playlist(self, text: str, base_url: str) -> Playlist:
+        """Parse within ``self.limits`` (PlaylistTooLarge above them); big inputs off the event loop."""
+        check_limits(text, self.limits)
+        return await self._off_loop(len(text), lambda: parse(text, base_url, self.limits))
+
+    async def rewrite_playlist(
+        self, playlist: Playlist, mapper: UriMapper, remove: frozenset[int], size: int
+    ) -> str:
+        return await self._off_loop(size, lambda: rewrite(playlist, mapper, remove))
 
     async def fetch_bytes(self, url: str, opts: SourceOptions, cap: int, what: str) -> tuple[bytes, str]:
         try:
@@ -303,13 +409,21 @@ class StreamService:
             raise UpstreamError(502, f"上游请求失败: {type(exc).__name__}") from None
 
     async def range_read(self, url: str, offset: int, length: int, opts: SourceOptions) -> bytes:
-        """Up to ``length`` bytes from ``offset`` (Range request; servers that ignore Range are cut short)."""
+        """Up to ``length`` bytes from ``offset`` (Range request; servers that ignore Range are cut short).
+
+        ``length`` is capped at ``MAX_RANGE_READ``: callers read probes and headers, never media.
+        """
+        if offset < 0 or length <= 0:
+            return b""
+        length = min(length, MAX_RANGE_READ)
         headers = opts.headers()
         headers["Range"] = f"bytes={offset}-{offset + length - 1}"
         async with self.client.stream("GET", url, headers=headers) as response:
             if response.status_code >= 400:
                 raise ads.ProbeError(f"HTTP {response.status_code}")
             skip = offset if response.status_code == 200 else 0
+            if skip > MAX_RANGE_READ:
+                raise ads.ProbeError("upstream ignores Range (would have to read past the offset)")
             buffer = bytearray()
             async for chunk in response.aiter_bytes():
                 if skip:
@@ -360,6 +474,8 @@ class StreamService:
     ) -> tuple[ads.Decision, bool]:
         """The (cached) ad decision for a media playlist; (decision, from_cache)."""
         digest = hashlib.sha256(text.encode()).hexdigest()
+        if len(playlist.segments) > ads.MAX_ANALYSED_SEGMENTS:
+            return ads.skipped(f"{len(playlist.segments)} segments (over {ads.MAX_ANALYSED_SEGMENTS})"), False
         key = (opts.key, url)
         if refresh:
             self.ads_cache.discard(key)
@@ -379,7 +495,7 @@ class StreamService:
                 self.ads_removed.inc(len(decision.removed_blocks))
             # probe failures may be transient: keep such decisions for a minute only
             shaky = any(b.probe_error for b in decision.blocks)
-            return (digest, decision), (60.0 if shaky else None)
+            return (digest, decision.compact()), (60.0 if shaky else None)
 
         (stored_digest, decision), from_cache = await self.ads_cache.load(key, load)
         if stored_digest != digest:  # another request loaded a different version meanwhile

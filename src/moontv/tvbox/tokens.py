@@ -1,9 +1,16 @@
 """Per-user, revocable TVBox subscription tokens.
 
-The token is a random secret shown once when it is issued; only its SHA-256 is kept, on the
-user's entry in the admin config (``tvboxToken: {hash, createdAt}``), so it travels with
-backups, disappears with the user and is revoked by a config reset. The admin view never shows
-the hash.
+The token is a random secret shown once when it is issued; only its SHA-256 is kept. It is
+per-user data, so it lives in the storage's metadata keys, not in the versioned admin config
+(a user rotating a token must not make an admin's pending save conflict):
+
+- ``tvbox:user:<username>`` -> ``{"hash": ..., "createdAt": ms}``
+- ``tvbox:hash:<sha256>``   -> ``<username>`` (the lookup index)
+
+A token resolves only while both agree (rotation and revocation replace/delete the user's
+entry) and the user still exists in the admin config. Configs written by earlier versions
+kept ``tvboxToken`` on the user entry; such a token still resolves until the user rotates or
+revokes it, which also removes the old field.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import hmac
 import secrets
 import time
 from typing import Any
+
+import orjson
 
 from moontv.admin.view import TVBOX_FIELD
 from moontv.config.admin import find_user
@@ -25,34 +34,75 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _user_key(username: str) -> str:
+    return f"tvbox:user:{username}"
+
+
+def _hash_key(hashed: str) -> str:
+    return f"tvbox:hash:{hashed}"
+
+
 class TvboxTokens:
-    def __init__(self, config: ConfigService) -> None:
+    def __init__(self, config: ConfigService, storage: Any) -> None:
         self._config = config
+        self._storage = storage
+
+    async def _entry(self, username: str) -> dict[str, Any] | None:
+        raw = await self._storage.get_meta(_user_key(username))
+        if not raw:
+            return None
+        try:
+            entry = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        return entry if isinstance(entry, dict) and isinstance(entry.get("hash"), str) else None
+
+    async def _drop(self, username: str) -> None:
+        old = await self._entry(username)
+        if old is not None:
+            await self._storage.set_meta(_hash_key(old["hash"]), None)
+        await self._storage.set_meta(_user_key(username), None)
+
+    async def _forget_legacy(self, username: str) -> None:
+        user = find_user((await self._config.get()).config, username)
+        if user is None or TVBOX_FIELD not in user:
+            return
+
+        def mutate(config: dict[str, Any]) -> None:
+            entry = find_user(config, username)
+            if entry is not None:
+                entry.pop(TVBOX_FIELD, None)
+
+        await self._config.update(mutate)
+
+    async def _require_user(self, username: str) -> None:
+        if find_user((await self._config.get()).config, username) is None:
+            raise LookupError(username)
 
     async def issue(self, username: str, *, expected_version: int | None = None) -> tuple[str, int]:
-        """A new token for ``username`` (replacing any previous one); returns (token, version)."""
+        """A new token for ``username`` (replacing any previous one); returns (token, config version)."""
+        await self._require_user(username)
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        entry = {"hash": token_hash(token), "createdAt": int(time.time() * 1000)}
-
-        def mutate(config: dict[str, Any]) -> None:
-            user = find_user(config, username)
-            if user is None:
-                raise LookupError(username)
-            user[TVBOX_FIELD] = entry
-
-        snapshot = await self._config.update(mutate, expected_version=expected_version)
-        return token, snapshot.version
+        hashed = token_hash(token)
+        await self._drop(username)
+        await self._storage.set_meta(_hash_key(hashed), username)
+        entry = {"hash": hashed, "createdAt": int(time.time() * 1000)}
+        await self._storage.set_meta(_user_key(username), orjson.dumps(entry).decode())
+        await self._forget_legacy(username)
+        return token, (await self._config.get()).version
 
     async def revoke(self, username: str, *, expected_version: int | None = None) -> int:
-        def mutate(config: dict[str, Any]) -> None:
-            user = find_user(config, username)
-            if user is None:
-                raise LookupError(username)
-            user.pop(TVBOX_FIELD, None)
-
-        return (await self._config.update(mutate, expected_version=expected_version)).version
+        await self._require_user(username)
+        await self._drop(username)
+        await self._forget_legacy(username)
+        return (await self._config.get()).version
 
     async def revoke_all(self, *, expected_version: int | None = None) -> int:
+        for user in (await self._config.get()).config["UserConfig"]["Users"]:
+            name = user.get("username")
+            if isinstance(name, str):
+                await self._drop(name)
+
         def mutate(config: dict[str, Any]) -> None:
             for user in config["UserConfig"]["Users"]:
                 user.pop(TVBOX_FIELD, None)
@@ -64,19 +114,26 @@ class TvboxTokens:
         if not token or len(token) > 128:
             return None
         wanted = token_hash(token)
-        snapshot = await self._config.get()
+        config = (await self._config.get()).config
+        username = await self._storage.get_meta(_hash_key(wanted))
+        if username:
+            entry = await self._entry(username)
+            if entry is not None and hmac.compare_digest(entry["hash"], wanted):
+                return username if find_user(config, username) is not None else None
         found = None
-        for user in snapshot.config["UserConfig"]["Users"]:
-            entry = user.get(TVBOX_FIELD)
-            hashed = entry.get("hash") if isinstance(entry, dict) else None
+        for user in config["UserConfig"]["Users"]:  # tokens issued before the move out of the config
+            legacy = user.get(TVBOX_FIELD)
+            hashed = legacy.get("hash") if isinstance(legacy, dict) else None
             if isinstance(hashed, str) and hmac.compare_digest(hashed, wanted):
                 found = user.get("username")
         return found if isinstance(found, str) else None
 
-    @staticmethod
-    def info(config: dict[str, Any], username: str) -> dict[str, Any]:
-        user = find_user(config, username)
-        entry = user.get(TVBOX_FIELD) if user else None
-        if isinstance(entry, dict):
+    async def info(self, username: str) -> dict[str, Any]:
+        entry = await self._entry(username)
+        if entry is None:
+            user = find_user((await self._config.get()).config, username)
+            legacy = user.get(TVBOX_FIELD) if user else None
+            entry = legacy if isinstance(legacy, dict) else None
+        if entry is not None:
             return {"active": True, "createdAt": entry.get("createdAt")}
         return {"active": False}

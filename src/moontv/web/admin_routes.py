@@ -334,7 +334,7 @@ async def get_tvbox(request: Request, state: State, user: CurrentUser) -> Respon
     return json_response(
         {
             "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
-            "token": svc.tvbox.info(snapshot.config, user.username),
+            "token": await svc.tvbox.info(user.username),
             "url": None,
             "urlTemplate": tvbox_url(request, state, "<token>"),
             "filters": ["adult", "ads"],

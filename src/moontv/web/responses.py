@@ -33,7 +33,8 @@ def json_response(data: Any, status: int = 200, *, headers: dict[str, str] | Non
 
 
 def private_cache(seconds: int) -> dict[str, str]:
-    return {"Cache-Control": f"private, max-age={seconds}"}
+    # Vary: a browser that signs in as someone else must not reuse the previous user's answer.
+    return {"Cache-Control": f"private, max-age={seconds}", "Vary": "Cookie, Authorization"}
 
 
 def public_cache(seconds: int) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -82,6 +83,13 @@ def _user_sites(config: dict[str, Any], user: Principal, request: Request) -> li
     return sites
 
 
+def _admit(state: State, user: Principal, kind: str = "search") -> None:
+    """429 with Retry-After when ``user`` is over the per-user search rate (every search format)."""
+    wait = state.search.admit(user.username, kind)
+    if wait > 0:
+        raise ApiError(429, "搜索过于频繁，请稍后再试", headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
 def _line(data: Any) -> bytes:
     return orjson.dumps(data) + b"\n"
 
@@ -91,6 +99,7 @@ async def search(request: Request, state: State, user: CurrentUser) -> Response:
     q = _query(request)
     if not q:
         return json_response({"results": []}, headers=NO_STORE)
+    _admit(state, user)
     opts, config = await _options(state, request)
     sites = _user_sites(config, user, request)
     ttl = cache_time(config)
@@ -145,6 +154,7 @@ async def search_events(request: Request, state: State, user: CurrentUser) -> Re
     q = _query(request)
     if not q:
         raise ApiError(400, "搜索关键词不能为空")
+    _admit(state, user)
     opts, config = await _options(state, request)
     sites = _user_sites(config, user, request)
     state.metrics.search_requests.labels("sse").inc()
@@ -204,6 +214,7 @@ async def search_one(request: Request, state: State, user: CurrentUser) -> Respo
     resource_id = (request.query_params.get("resourceId") or "").strip()
     if not q or not resource_id:
         return json_response({"result": None, "error": "缺少必要参数: q 或 resourceId"})
+    _admit(state, user)
     opts, config = await _options(state, request)
     site = next((s for s in available_sites(config, user.username) if s.key == resource_id), None)
     if site is None:
@@ -262,6 +273,7 @@ async def search_suggestions(request: Request, state: State, user: CurrentUser) 
     q = _query(request)
     if not q:
         return json_response({"suggestions": []})
+    _admit(state, user, "suggest")
     opts, config = await _options(state, request)
     sites = available_sites(config, user.username)[:SUGGESTION_SOURCES]
     first_pages = SearchOptions(opts.timeout, 1, opts.filter_adult, opts.cache_ttl)

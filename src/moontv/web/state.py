@@ -10,6 +10,7 @@ import httpx
 
 from moontv.auth.service import AuthService
 from moontv.config.service import ConfigService
+from moontv.live.service import LiveService
 from moontv.observability import Metrics
 from moontv.search.cache import TTLCache
 from moontv.search.service import SearchService
@@ -44,5 +45,7 @@ class AppState:
     # m3u8/segment/key proxies, ad decisions, speed tests; poster image proxy (streams/)
     streams: StreamService | None = None
     images: ImageProxy | None = None
+    # live TV: playlists, guides, channel health (live/)
+    live: LiveService | None = None
     # Admin, Douban/Bangumi, TVBox and scheduled-refresh services (admin/services.py), set at start-up.
     admin: Any = None

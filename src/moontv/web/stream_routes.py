@@ -23,12 +23,20 @@ from starlette.responses import Response, StreamingResponse
 
 from moontv.auth.service import Principal
 from moontv.config.admin import available_sites
+from moontv.live.access import find_live
 from moontv.sources.models import SourceError
 from moontv.streams import sniff
 from moontv.streams.netguard import BlockedURL, NetGuard
-from moontv.streams.playlist import KEY, SEGMENT, Playlist, PlaylistError, parse, rewrite
+from moontv.streams.playlist import KEY, SEGMENT, Playlist, PlaylistError, PlaylistTooLarge
 from moontv.streams.probe import probe_stream
-from moontv.streams.service import SourceOptions, StreamService, UpstreamError, source_options
+from moontv.streams.service import (
+    LIVE_PREFIX,
+    QueueFull,
+    SourceOptions,
+    StreamService,
+    UpstreamError,
+    source_options,
+)
 from moontv.web.deps import CurrentUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
 from moontv.web.state import AppState
@@ -38,6 +46,12 @@ router = APIRouter()
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 MAX_URL = 4096
 VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
+TOO_LARGE = {
+    "bytes": "上游播放列表过大",
+    "line": "上游播放列表的行过长",
+    "lines": "上游播放列表行数过多",
+    "segments": "上游播放列表分片过多",
+}
 PASS_HEADERS = ("content-length", "content-range", "accept-ranges", "last-modified", "etag")
 
 
@@ -104,11 +118,13 @@ async def _fetch_parsed(service: StreamService, url: str, opts: SourceOptions) -
     """(final URL, text, parsed playlist) with upstream problems mapped to API errors."""
     try:
         final, text = await service.fetch_playlist(url, opts)
-        return final, text, parse(text, final)
+        return final, text, await service.parse_playlist(text, final)
     except BlockedURL as exc:
         raise _blocked(exc) from None
     except UpstreamError as exc:
         raise _upstream_error(exc) from None
+    except PlaylistTooLarge as exc:
+        raise ApiError(502, TOO_LARGE[exc.what], limit=exc.what) from None
     except PlaylistError:
         raise ApiError(502, "上游返回的不是 m3u8 播放列表") from None
 
@@ -131,7 +147,7 @@ async def render_playlist(
         remove = decision.remove
         headers["X-MoonTV-Ads"] = decision.status + ("; cached" if cached else "")
         headers["X-MoonTV-Ads-Removed"] = decision.header()
-    body = rewrite(playlist, mapper, remove)
+    body = await service.rewrite_playlist(playlist, mapper, remove, len(text))
     headers.update(private_cache(300) if playlist.is_vod or playlist.is_master else NO_STORE)
     return Response(body.encode(), media_type=PLAYLIST_TYPE, headers=headers)
 
@@ -180,7 +196,11 @@ async def _signed_target(request: Request, state: AppState, user: Principal, kin
     service = _streams(state)
     if not service.verify(kind, source, url, user.username, params.get("exp") or "", params.get("sig") or ""):
         raise ApiError(403, "签名无效")
-    if source:
+    if source.startswith(LIVE_PREFIX):  # a live channel's media (web/live_routes.py signs these)
+        snapshot = await state.config.get()
+        if find_live(snapshot.config, user.username, source.removeprefix(LIVE_PREFIX)) is None:
+            raise ApiError(403, "无权访问该直播源")
+    elif source:
         snapshot = await state.config.get()
         if not any(site.key == source for site in available_sites(snapshot.config, user.username)):
             raise ApiError(403, "无权访问该视频源")
@@ -346,7 +366,11 @@ async def source_probe(request: Request, state: State, user: CurrentUser) -> Res
         await _guard(state).check_url(url)
     except BlockedURL:
         return json_response(_failed(source, vod_id, index, "地址不允许访问"), headers=NO_STORE)
-    result = await probe_stream(service, url, opts, timeout=timeout, limiter=service.speed_limiter)
+    try:
+        async with service.speed_queue.slot(user.username, service.speed_limiter):
+            result = await probe_stream(service, url, opts, timeout=timeout)
+    except QueueFull:
+        raise ApiError(429, "测速请求过多，请稍后再试") from None
     data = {"source": source, "id": vod_id, "ep": index, **result.describe()}
     if result.ok:
         service.speed_cache.put(key, data)

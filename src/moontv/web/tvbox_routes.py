@@ -20,6 +20,8 @@ from starlette.responses import Response
 
 from moontv.config.admin import available_sites, cache_time
 from moontv.douban.client import DoubanError, DoubanProxy
+from moontv.live.access import available_lives
+from moontv.live.export import tvbox_lives
 from moontv.search.service import SearchOptions
 from moontv.sources.models import SourceError
 from moontv.streams.playlist import PLAYLIST
@@ -68,6 +70,7 @@ async def tvbox_config(request: Request, state: State) -> Response:
     body = tvbox.build_config(
         origin(request, state), token, available_sites(config, username), filters=filters
     )
+    body["lives"] = tvbox_lives(origin(request, state), token, available_lives(config, username))
     headers = {**private_cache(cache_time(config)), "Referrer-Policy": "no-referrer"}
     if request.query_params.get("format") == "base64" or request.query_params.get("base64") == "1":
         return Response(

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
+from moontv.storage.quota import QuotaExceeded, Quotas, check_room
 from moontv.web.deps import ActiveUser, State
 from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
 
@@ -149,6 +150,16 @@ async def _delete_one_or_all(
     return json_response({"success": True})
 
 
+async def _room_for(state: State, user: str, kind: str, key: str) -> None:
+    """409 with the limit when ``key`` is a new entry and the user's list is full (settings)."""
+    settings = state.settings
+    quotas = Quotas(settings.max_play_records, settings.max_favorites, settings.max_skip_configs)
+    try:
+        await check_room(state.storage, quotas, user, kind, key)
+    except QuotaExceeded as exc:
+        raise ApiError(409, str(exc), limit=exc.limit) from None
+
+
 @router.get("/api/playrecords")
 async def get_play_records(state: State, user: ActiveUser) -> Response:
     return json_response(await state.storage.get_all_play_records(user.username), headers=NO_STORE)
@@ -159,6 +170,7 @@ async def save_play_record(request: Request, state: State, user: ActiveUser) -> 
     key, record = await _keyed_payload(request, "record", "Missing key or record")
     clean = clean_play_record(record)
     split_key(key)
+    await _room_for(state, user.username, "pr", key)
     await state.storage.set_play_record(user.username, key, clean)
     return json_response({"success": True})
 
@@ -187,6 +199,7 @@ async def save_favorite(request: Request, state: State, user: ActiveUser) -> Res
     key, favorite = await _keyed_payload(request, "favorite", "Missing key or favorite")
     clean = clean_favorite(favorite)
     split_key(key)
+    await _room_for(state, user.username, "fav", key)
     await state.storage.set_favorite(user.username, key, clean)
     return json_response({"success": True})
 
@@ -249,6 +262,7 @@ async def save_skip_config(request: Request, state: State, user: ActiveUser) -> 
     if not key or not config:
         raise ApiError(400, "缺少必要参数")
     split_key(key, "无效的key格式")
+    await _room_for(state, user.username, "skip", key)
     await state.storage.set_skip_config(user.username, key, clean_skip_config(config))
     return json_response({"success": True})
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from moontv.web.pages import admin, auth, douban, home, play, pwa
+from moontv.web.pages import admin, auth, douban, home, live, play, pwa
 
-FAMILIES = (auth, home, play, douban, admin, pwa)
+FAMILIES = (auth, home, play, live, douban, admin, pwa)
 
 router = APIRouter()
 for _family in FAMILIES:

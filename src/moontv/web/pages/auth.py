@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from moontv.web.deps import State
 from moontv.web.i18n import strings
+from moontv.web.redirects import safe_redirect
 from moontv.web.rendering import render
 
 router = APIRouter()
@@ -19,9 +20,8 @@ async def login_page(request: Request, state: State) -> Response:
         return RedirectResponse("/warning", 307)
     snapshot = await state.config.get()
     allow_register = bool(snapshot.config["UserConfig"].get("AllowRegister"))
-    return await render(
-        request, "login.html", boot={"allowRegister": allow_register}, allow_register=allow_register
-    )
+    boot = {"allowRegister": allow_register, "redirect": safe_redirect(request.query_params.get("redirect"))}
+    return await render(request, "login.html", boot=boot, allow_register=allow_register)
 
 
 @router.get("/warning")

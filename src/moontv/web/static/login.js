@@ -1,7 +1,7 @@
 /* Login / registration form. */
 (() => {
   "use strict";
-  const { t } = window.MoonTV;
+  const { t, boot } = window.MoonTV;
   const form = document.getElementById("login-form");
   const error = document.getElementById("login-error");
   const submitButton = document.getElementById("login-submit");
@@ -9,9 +9,14 @@
   const show = (text) => { error.textContent = text; error.hidden = false; };
 
   function target() {
-    const wanted = new URLSearchParams(location.search).get("redirect") || "/";
-    // Only same-site paths: "/x" but never "//host" or "/\host".
-    return /^\/(?![/\\])/.test(wanted) ? wanted : "/";
+    // The server already cleaned it (web/redirects.py); check again after the browser's own
+    // URL clean-up (tabs/newlines removed, "\" read as "/"), which is what location.replace sees.
+    const wanted = (boot.page && boot.page.redirect) || "/";
+    if (!/^\/(?![/\\])/.test(wanted)) return "/";
+    let url;
+    try { url = new URL(wanted, location.origin); } catch (e) { return "/"; }
+    if (url.origin !== location.origin) return "/";
+    return url.pathname + url.search + url.hash;
   }
 
   async function submit(path, button) {
