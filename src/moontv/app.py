@@ -20,7 +20,9 @@ from moontv.web import (
     admin_routes,
     auth_routes,
     cron_routes,
+    danmaku_routes,
     douban_routes,
+    download_routes,
     live_admin_routes,
     live_routes,
     ops_routes,
@@ -129,6 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
         stream_routes,
         live_routes,
         live_admin_routes,
+        danmaku_routes,
+        download_routes,
     ):
         app.include_router(module.router)
     app.mount(

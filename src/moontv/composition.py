@@ -16,7 +16,9 @@ from moontv.bangumi.client import BangumiClient
 from moontv.config.file import load_config_file
 from moontv.config.service import ConfigService
 from moontv.config.subscription import SubscriptionService
+from moontv.danmaku.setup import build_danmaku
 from moontv.douban.client import DoubanClient
+from moontv.downloads.setup import build_downloads
 from moontv.live.refresh import refresh_sources
 from moontv.live.service import LiveService
 from moontv.observability import InstrumentedStorage, Metrics
@@ -131,6 +133,12 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
     stack.push_async_callback(images.aclose)
     live = LiveService(netguard, timeout=max(settings.upstream_timeout, 15.0))
     stack.push_async_callback(live.aclose)
+    danmaku = build_danmaku(netguard, config, storage)
+    stack.push_async_callback(danmaku.aclose)
+    downloads = build_downloads(settings, streams, config, metrics.registry)
+    if settings.downloads_enabled:  # resumes unfinished tasks; the routes answer 404 when disabled
+        await downloads.start()
+        stack.push_async_callback(downloads.stop)
 
     douban_http = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
@@ -181,6 +189,8 @@ async def build_state(settings: Settings, metrics: Metrics, stack: AsyncExitStac
         streams=streams,
         images=images,
         live=live,
+        danmaku=danmaku,
+        downloads=downloads,
         douban=DoubanClient(
             douban_http,
             base=settings.douban_base,

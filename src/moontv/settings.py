@@ -139,6 +139,16 @@ class Settings(BaseSettings):
     ad_filter: bool = Field(True, validation_alias=_env("MOONTV_AD_FILTER"))
     probe_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("MOONTV_PROBE_CONCURRENCY"))
 
+    # -- server-side downloads (downloads/) ------------------------------------------------------
+    downloads_enabled: bool = Field(True, validation_alias=_env("MOONTV_DOWNLOADS"))
+    download_quota_mb: int = Field(
+        4096, ge=1, le=10_000_000, validation_alias=_env("MOONTV_DOWNLOAD_QUOTA_MB")
+    )
+    download_disk_mb: int = Field(
+        20480, ge=1, le=100_000_000, validation_alias=_env("MOONTV_DOWNLOAD_DISK_MB")
+    )
+    download_concurrency: int = Field(4, ge=1, le=16, validation_alias=_env("MOONTV_DOWNLOAD_CONCURRENCY"))
+    download_tasks: int = Field(2, ge=1, le=8, validation_alias=_env("MOONTV_DOWNLOAD_TASKS"))
     # -- resource limits (docs/security.md, "Resource model": what each protects) ---------------
     playlist_max_bytes: int = Field(
         4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, validation_alias=_env("MOONTV_PLAYLIST_MAX_BYTES")

@@ -89,7 +89,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeDanmuApi:
-    def __init__(self, *, comments_per_episode: int = 40, duration: float = 20.0) -> None:
+    def __init__(
+        self,
+        *,
+        comments_per_episode: int = 40,
+        duration: float = 20.0,
+        extra: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.animes = ANIMES + (extra or [])
         self.comments_per_episode = comments_per_episode
         self.duration = duration
         self.dense_episode = 0
@@ -146,7 +153,7 @@ class FakeDanmuApi:
         path = parts.path
         if method == "GET" and path == "/api/v2/search/episodes":
             keyword = q.get("anime", "").strip()
-            found = [anime_json(a) for a in ANIMES if keyword and keyword in a["title"]]
+            found = [anime_json(a) for a in self.animes if keyword and keyword in a["title"]]
             return _json(
                 {"errorCode": 0, "success": True, "errorMessage": "", "hasMore": False, "animes": found}
             )
@@ -186,7 +193,7 @@ class FakeDanmuApi:
         if not m:
             return nothing
         season, episode = int(m["season"]), int(m["episode"])
-        for anime in ANIMES:
+        for anime in self.animes:
             base_title = anime["title"].split(" ")[0]
             if base_title == m["title"] and anime["season"] == season and 1 <= episode <= anime["episodes"]:
                 return {

@@ -102,6 +102,9 @@ class DanmakuService:
             raise DanmakuUnavailable()
         return base
 
+    async def aclose(self) -> None:
+        await self.client.http.aclose()
+
     async def configured(self) -> bool:
         return bool((await self.base_url()).strip())
 

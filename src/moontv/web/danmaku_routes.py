@@ -21,10 +21,7 @@ MAX_INDEX = 100_000
 
 
 def _service(state: State) -> DanmakuService:
-    service: DanmakuService | None = getattr(state, "danmaku", None)
-    if service is None:
-        raise ServiceError(503, "弹幕服务未启动")
-    return service
+    return state.danmaku
 
 
 def _query_text(request: Request, name: str, limit: int, *, required: bool = True) -> str:

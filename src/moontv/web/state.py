@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from moontv.bangumi.client import BangumiClient
     from moontv.config.service import ConfigService
     from moontv.config.subscription import SubscriptionService
+    from moontv.danmaku.service import DanmakuService
     from moontv.douban.client import DoubanClient
+    from moontv.downloads.manager import DownloadManager
     from moontv.live.service import LiveService
     from moontv.observability import Metrics
     from moontv.scheduler import RefreshScheduler
@@ -57,6 +59,9 @@ class AppState:
     images: ImageProxy
     # live TV: playlists, guides, channel health
     live: LiveService
+    # danmaku from the configured danmu_api server; server-side episode downloads
+    danmaku: DanmakuService
+    downloads: DownloadManager
     # Douban lists and the Bangumi calendar
     douban: DoubanClient
     bangumi: BangumiClient

@@ -17,6 +17,7 @@ export function playEpisode(index, resumeAt = 0) {
   renderEpisodes();
   renderInfo();
   loadUrl(episodes[index], false);
+  document.dispatchEvent(new CustomEvent("moontv:episode", { detail: { index } }));
 }
 
 // ---------------------------------------------------------------- info, episodes

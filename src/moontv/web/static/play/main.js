@@ -7,9 +7,12 @@ import { renderFavorite } from "./favorite.js";
 import { resolve } from "./sources.js";
 import "./keyboard.js";
 import "./gestures.js";
+import { initDanmaku } from "./danmaku.js";
+import "./downloads.js";
 
 $("play-desc").addEventListener("click", () => $("play-desc").classList.toggle("is-open"));
 loadVolume();
 renderSkip();
 renderFavorite();
 resolve();
+initDanmaku();

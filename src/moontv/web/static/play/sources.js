@@ -272,14 +272,16 @@ $("best-source").addEventListener("click", async () => {
 
 // ---------------------------------------------------------------- side tabs
 export function selectSide(name) {
-  for (const side of ["episodes", "sources"]) {
+  for (const side of ["episodes", "sources", "downloads"]) {
     $(`tab-${side}`).setAttribute("aria-selected", String(side === name));
     $(`panel-${side}`).hidden = side !== name;
   }
   if (name === "sources" && S.probeAvailable !== false) probeAll();
+  document.dispatchEvent(new CustomEvent("moontv:side", { detail: { name } }));
 }
 $("tab-episodes").addEventListener("click", () => selectSide("episodes"));
 $("tab-sources").addEventListener("click", () => selectSide("sources"));
+$("tab-downloads").addEventListener("click", () => selectSide("downloads"));
 $("error-switch").addEventListener("click", () => { selectSide("sources"); $("panel-sources").scrollIntoView({ behavior: "smooth", block: "nearest" }); });
 $("error-retry").addEventListener("click", () => {
   if (S.current) loadUrl(episodesOf(S.current)[S.episode], false);
