@@ -38,7 +38,8 @@ class Route:
     query: tuple[str, ...]
 
     def url(self, **path_values: str) -> str:
-        values = {"job_id": "nope", "episode_id": "1", "filters": "none", "key": "allowed", **path_values}
+        values = {"job_id": "nope", "task_id": "nope", "episode_id": "1", "filters": "none", "key": "allowed"}
+        values.update(path_values)
         return self.path.format(**values)
 
 
