@@ -149,7 +149,7 @@ async def bench(runs: int) -> dict[str, Any]:
                 playlist = parse(body, final)
                 parsed = time.perf_counter()
                 decision = await ads.analyse(playlist, service.prober(opts))
-                rewrite(playlist, service.mapper(opts), decision.remove)
+                rewrite(playlist, service.mapper(opts, "bench"), decision.remove)
                 ended = time.perf_counter()
                 analysis.append(decision.elapsed_ms)
                 total.append((ended - started) * 1000)

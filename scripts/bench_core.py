@@ -480,6 +480,7 @@ class Bench:
             MOONTV_CONFIG=str(self.workdir / "config.json"),
             MOONTV_DATA_DIR=str(data_dir),
             MOONTV_SEARCH_CACHE="1" if cache else "0",
+            MOONTV_ALLOW_PRIVATE_UPSTREAMS="127.0.0.1/32",  # the fake sources (CMS fetches are SSRF-guarded)
             NEXT_PUBLIC_STORAGE_TYPE=storage,
             PYTHONUNBUFFERED="1",
         )

@@ -9,6 +9,7 @@ t1=$(date +%s)
 echo "== install (scripts/bootstrap.sh --test): $((t1 - t0)) s"
 .venv/bin/ruff check src tests scripts
 .venv/bin/ruff format --check src tests scripts
+.venv/bin/mypy  # configured in pyproject.toml ([tool.mypy])
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

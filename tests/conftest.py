@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,23 @@ def live_app(tmp_path: Path, storage_kind: str, request: pytest.FixtureRequest):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+async def inprocess_app(tmp_path: Path, storage_kind: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A factory: the real app in this event loop (no socket), on the parametrized storage backend.
+    ``app = await inprocess_app(sites)``; ``await app.client(as_user="alice")``."""
+    from tests.inprocess import InProcessApp
+    from tests.support import settings_for, write_config
+
+    redis_url = request.getfixturevalue("clean_redis") if storage_kind == "redis" else ""
+    async with AsyncExitStack() as stack:
+
+        async def start(sites: dict[str, str] | None = None, **overrides: object) -> InProcessApp:
+            config = tmp_path / "config.json"
+            if not config.exists() or sites is not None:
+                write_config(config, sites or {})
+            settings = settings_for(tmp_path, storage=storage_kind, redis_url=redis_url, **overrides)
+            return await stack.enter_async_context(InProcessApp(settings))
+
+        yield start

@@ -109,6 +109,7 @@ def test_sources_check_reports_each_source(tmp_path: Path, fake_cms_factory) -> 
         str(tmp_path / "config.json"),
         "--data-dir",
         str(tmp_path / "data"),
+        env={"MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1/32"},  # the same SSRF guard as the admin check
     )
     assert result.returncode == 1
     rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:-1]}
@@ -128,6 +129,8 @@ def test_empty_site_says_so_until_sources_add(tmp_path: Path, fake_cms_factory) 
         empty = client.get("/api/search", params={"q": "流浪星球"}).json()
         assert empty["results"] == [] and empty["notice"] == "no_sources"
         assert "moontv sources add" in empty["message"] and "/admin" in empty["message"]
+        assert 'id="no-sources-hint"' in client.get("/search").text  # the owner is told how to add one
+        assert 'id="no-sources-hint"' in client.get("/admin").text
     finally:
         server.stop()
     added = run_cli("sources", "add", "Fake CMS", cms.base_url, *common)
@@ -139,8 +142,10 @@ def test_empty_site_says_so_until_sources_add(tmp_path: Path, fake_cms_factory) 
     assert bad.returncode == 1 and "http(s)" in bad.stderr
     server = LiveServer(settings_for(tmp_path)).start()
     try:
-        found = server.login().get("/api/search", params={"q": "流浪星球"}).json()
+        owner = server.login()
+        found = owner.get("/api/search", params={"q": "流浪星球"}).json()
         assert found["results"] and "notice" not in found
+        assert "no-sources-hint" not in owner.get("/search").text + owner.get("/admin").text
         assert {r["source"] for r in found["results"]} == {"127.0.0.1"}
     finally:
         server.stop()
@@ -199,7 +204,7 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(tmp_path: Path, f
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
     env.update({"PASSWORD": "x", "PORT": str(port), "MOONTV_DRAIN_SECONDS": "1.5",
-                "MOONTV_SHUTDOWN_GRACE": "8", "MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1"})  # fmt: skip
+                "MOONTV_SHUTDOWN_GRACE": "8", "MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1/32"})  # fmt: skip
     cmd = [sys.executable, "-m", "moontv", "serve", "--config", str(tmp_path / "config.json"),
            "--data-dir", str(tmp_path / "data")]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -230,3 +235,17 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(tmp_path: Path, f
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_healthcheck_imports_no_settings_nor_app(tmp_path: Path) -> None:
+    """The container HEALTHCHECK runs every second while the server starts: it must stay light."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "moontv", "healthcheck", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and "unhealthy" in proc.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "moontv.cli" in imported
+    assert not {"pydantic", "moontv.settings", "moontv.app", "asyncio", "fastapi"} & imported

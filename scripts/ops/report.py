@@ -156,6 +156,12 @@ def render_validation(r: dict[str, Any]) -> str:
                 lines.append(
                     f"- {run_f['platform']} image run under emulation: machine `{run_f['machine']}`, first 200 after {run_f['first_200_s']} s"  # noqa: E501
                 )
+        per_tag = multi.get("push_s_per_tag") or {}
+        if per_tag:
+            pushes = ", ".join(f"`{ref}` {seconds} s" for ref, seconds in per_tag.items())
+            lines.append(
+                f"- pushed to a fresh local registry one tag after another ({pushes}); no step is retried"
+            )
         for ref, info in (multi.get("registry_tags") or {}).items():
             lines.append(f"- registry tag `{ref}`: {info['mediaType']} with {', '.join(info['platforms'])}")
     scan = r.get("scan", {})

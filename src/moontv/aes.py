@@ -17,7 +17,6 @@ Failures of decryption (wrong key, tampered data or tag, bad padding) and of Ope
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -88,28 +87,23 @@ class _LibCrypto:
         return int(cipher)
 
 
-def _mapped_libcrypto() -> list[str]:
-    """Paths of the libcrypto.so* files mapped into this process, in map order."""
+def _python_crypto_modules() -> list[str]:
+    """Python's own OpenSSL extension modules (``_hashlib``, ``_ssl``). A handle opened on one of them
+    resolves the EVP functions through its dependency on libcrypto, so the cipher runs in the very
+    library Python already loaded, without looking for its path."""
     paths: list[str] = []
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            for line in maps:
-                fields = line.split(maxsplit=5)  # address perms offset dev inode [pathname]
-                if len(fields) < 6:
-                    continue
-                path = fields[5].rstrip("\n").removesuffix(" (deleted)")  # replaced on disk: same name
-                if os.path.basename(path).startswith("libcrypto.so") and path not in paths:
-                    paths.append(path)
-    except OSError:
-        pass
+    for name in ("_hashlib", "_ssl"):
+        with contextlib.suppress(ImportError):
+            module = __import__(name)
+            path = getattr(module, "__file__", None)
+            if path and path not in paths:
+                paths.append(path)
     return paths
 
 
 def _candidates() -> Iterator[str]:
-    """Where libcrypto may be, best first; the fallbacks (find_library runs ldconfig) only if needed."""
-    with contextlib.suppress(ImportError):
-        import _hashlib  # noqa: F401  (maps the libcrypto Python itself uses)
-    seen = _mapped_libcrypto()
+    """Where libcrypto may be reached, best first (find_library runs ldconfig: only if needed)."""
+    seen = _python_crypto_modules()
     yield from seen
     import ctypes.util
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import logging
 import os
@@ -13,12 +12,20 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moontv import __version__
-from moontv.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from moontv.auth.service import AuthService
+    from moontv.config.service import ConfigService
+    from moontv.settings import Settings
+    from moontv.storage.protocol import Storage
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from moontv.settings import load_settings
+
     overrides: dict[str, object] = {}
     for name in ("host", "port", "config_file", "data_dir"):
         value = getattr(args, name, None)
@@ -97,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
-        timeout_graceful_shutdown=settings.shutdown_grace,
+        timeout_graceful_shutdown=round(settings.shutdown_grace),
         lifespan="on",
     )
     server = _graceful_server_class()(config)
@@ -118,7 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 @asynccontextmanager
-async def _services(settings: Settings) -> AsyncIterator[tuple[object, object, object]]:
+async def _services(settings: Settings) -> AsyncIterator[tuple[Storage, ConfigService, AuthService]]:
     from moontv.auth.service import AuthService
     from moontv.auth.tokens import TokenSigner
     from moontv.config.file import load_config_file
@@ -152,6 +159,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
+    import asyncio
+
     from moontv.auth.service import AuthError, validate_password, validate_username
     from moontv.config.admin import find_user
 
@@ -160,8 +169,8 @@ def cmd_user(args: argparse.Namespace) -> int:
     async def run() -> int:
         async with _services(settings) as (storage, config, auth):
             if args.user_cmd == "list":
-                snapshot = await config.get()  # type: ignore[attr-defined]
-                online = await storage.get_last_online()  # type: ignore[attr-defined]
+                snapshot = await config.get()
+                online = await storage.get_last_online()
                 print(f"{'USERNAME':<24} {'ROLE':<6} {'STATUS':<7} {'GROUP':<12} LAST ONLINE")
                 for user in snapshot.config["UserConfig"]["Users"]:
                     last = online.get(user["username"]) or user.get("lastOnline")
@@ -176,7 +185,7 @@ def cmd_user(args: argparse.Namespace) -> int:
                 username = validate_username(args.username)
                 password = validate_password(_read_password(args))
                 if args.user_cmd == "add":
-                    await auth.create_user(username, password)  # type: ignore[attr-defined]
+                    await auth.create_user(username, password)
                     if args.admin:
 
                         def promote(cfg: dict) -> None:
@@ -184,14 +193,14 @@ def cmd_user(args: argparse.Namespace) -> int:
                             if entry is not None:
                                 entry["role"] = "admin"
 
-                        await config.update(promote)  # type: ignore[attr-defined]
+                        await config.update(promote)
                     print(f"user {username} added" + (" (admin)" if args.admin else ""))
                 else:
                     if username == settings.username:
                         raise AuthError(400, "the owner's password is the PASSWORD environment variable")
-                    if not await storage.user_exists(username):  # type: ignore[attr-defined]
+                    if not await storage.user_exists(username):
                         raise AuthError(404, f"user {username} does not exist")
-                    await auth.set_password(username, password)  # type: ignore[attr-defined]
+                    await auth.set_password(username, password)
                     print(f"password of {username} changed; their sessions were signed out")
             except AuthError as exc:
                 print(f"error: {exc.message}", file=sys.stderr)
@@ -215,6 +224,8 @@ def _default_key(name: str, api: str) -> str:
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
+    import asyncio
+
     from moontv.admin import AdminError
     from moontv.admin.sources import apply
 
@@ -230,7 +241,7 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
     async def run() -> int:
         async with _services(settings) as (_, config, _auth):
             try:
-                await config.update(lambda cfg: apply(cfg, body))  # type: ignore[attr-defined]
+                await config.update(lambda cfg: apply(cfg, body))
             except AdminError as exc:
                 print(f"error: {exc.message}", file=sys.stderr)
                 return 1
@@ -249,62 +260,46 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
-    import httpx
+    """The admin panel's validity check (``admin/validity.py``, through the SSRF guard), as a table."""
+    import asyncio
 
+    from moontv.admin.validity import ValidityChecker
     from moontv.config.admin import enabled_sites
-    from moontv.sources.client import CmsClient
-    from moontv.sources.models import SourceError
+    from moontv.streams.netguard import NetGuard
 
     settings = _settings(args)
+    show_progress = sys.stderr.isatty() or args.progress
 
     async def run() -> int:
         async with _services(settings) as (_, config, _auth):
-            snapshot = await config.get()  # type: ignore[attr-defined]
+            snapshot = await config.get()
             sites = enabled_sites(snapshot.config)
             if not sites:
                 print("no enabled sources configured")
                 return 1
-            semaphore = asyncio.Semaphore(args.concurrency)
-            rows: list[tuple[str, str, str, str]] = []
-            done = 0
-            async with httpx.AsyncClient(trust_env=False, follow_redirects=True) as http:
-                client = CmsClient(http, max_bytes=settings.upstream_max_bytes)
-
-                async def probe(site: object) -> None:
-                    nonlocal done
-                    async with semaphore:
-                        start = time.perf_counter()
-                        try:
-                            page = await client.search_page(
-                                site,
-                                args.query,
-                                1,
-                                timeout=args.timeout,
-                                filter_adult=False,  # type: ignore[arg-type]
-                            )
-                            playable = sum(1 for item in page.items if item.get("episodes"))
-                            status = "ok" if page.raw_count else "no results"
-                            detail = f"{page.raw_count} results, {playable} with m3u8"
-                        except SourceError as exc:
-                            status, detail = (
-                                "failed",
-                                exc.user_message + (f" ({exc.detail})" if exc.detail else ""),
-                            )
-                        ms = f"{(time.perf_counter() - start) * 1000:.0f} ms"
-                        rows.append((site.key, status, ms, detail))  # type: ignore[attr-defined]
-                        done += 1
-                        if sys.stderr.isatty() or args.progress:
-                            print(f"\r{_bar(done, len(sites))}", end="", file=sys.stderr, flush=True)
-
-                await asyncio.gather(*(probe(site) for site in sites))
-            if sys.stderr.isatty() or args.progress:
-                print(file=sys.stderr)
-            order = {s.key: i for i, s in enumerate(sites)}
+            guard = NetGuard(settings.allow_private_upstreams)
+            async with guard.client(timeout=args.timeout, max_redirects=3) as http:
+                checker = ValidityChecker(
+                    http,
+                    max_bytes=settings.upstream_max_bytes,
+                    timeout=args.timeout,
+                    concurrency=args.concurrency,
+                    precheck=guard.check_url,
+                )
+                job = checker.start(sites, args.query)
+                while job.finished_at is None:
+                    await asyncio.sleep(0.1)
+                    if show_progress:
+                        print(f"\r{_bar(job.done, len(sites))}", end="", file=sys.stderr, flush=True)
+                await checker.close()
+            if show_progress:
+                print(f"\r{_bar(job.done, len(sites))}", file=sys.stderr)
             print(f"{'SOURCE':<20} {'STATUS':<11} {'LATENCY':>9}  DETAIL")
-            for key, status, ms, detail in sorted(rows, key=lambda r: order[r[0]]):
-                print(f"{key:<20} {status:<11} {ms:>9}  {detail}")
-            failed = sum(1 for r in rows if r[1] == "failed")
-            print(f"{len(rows) - failed}/{len(rows)} sources answered")
+            for result in job.results:
+                ms = f"{result.latencyMs} ms" if result.latencyMs is not None else "-"
+                print(f"{result.key:<20} {result.status:<11} {ms:>9}  {result.message}")
+            failed = sum(1 for r in job.results if r.status == "failed")
+            print(f"{len(job.results) - failed}/{len(job.results)} sources answered")
             return 1 if failed else 0
 
     return asyncio.run(run())
@@ -402,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.func is cmd_healthcheck:
+        # the container HEALTHCHECK runs this every few seconds while the server starts: no settings
+        # (pydantic), no app modules, so it takes as little CPU from the starting server as it can
+        return cmd_healthcheck(args)
+    from moontv.settings import SettingsError
+
     try:
         return int(args.func(args))
     except SettingsError as exc:

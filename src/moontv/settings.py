@@ -149,7 +149,6 @@ class Settings(BaseSettings):
     )
     download_concurrency: int = Field(4, ge=1, le=16, validation_alias=_env("MOONTV_DOWNLOAD_CONCURRENCY"))
     download_tasks: int = Field(2, ge=1, le=8, validation_alias=_env("MOONTV_DOWNLOAD_TASKS"))
-
     # -- resource limits (docs/security.md, "Resource model": what each protects) ---------------
     playlist_max_bytes: int = Field(
         4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, validation_alias=_env("MOONTV_PLAYLIST_MAX_BYTES")

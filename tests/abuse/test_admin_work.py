@@ -128,13 +128,13 @@ def test_tvbox_token_rotations_leave_the_admin_config_alone(
     before = admin.get("/api/admin/subscription").json()["version"]
     tokens = []
     for _ in range(10):
-        response = carol.post("/api/admin/tvbox", json={"action": "rotate"})
+        response = carol.post("/api/tvbox/token", json={"action": "rotate"})
         assert response.status_code == 200, response.text
         tokens.append(response.json()["token"])
     after = admin.get("/api/admin/subscription").json()["version"]
     report(f"10 TVBox token rotations: admin config version {before} -> {after}")
     assert after == before
-    assert carol.get("/api/admin/tvbox").json()["token"]["active"] is True
+    assert carol.get("/api/tvbox/token").json()["token"]["active"] is True
     # only the latest token works
     assert server.client().get("/api/tvbox/config", params={"token": tokens[-1]}).status_code == 200
     assert server.client().get("/api/tvbox/config", params={"token": tokens[0]}).status_code in (401, 403)

@@ -57,7 +57,8 @@ def test_admin_routes_need_sign_in_and_role(live_app) -> None:
         ("POST", "/api/admin/config_file", {"configFile": "{}"}),
         ("POST", "/api/admin/source/check", {}),
         ("GET", "/api/admin/subscription", None),
-        ("GET", "/api/admin/reset", None),
+        ("POST", "/api/admin/reset", None),
+        ("POST", "/api/admin/subscription", {"action": "check"}),
         ("POST", "/api/admin/data_migration/export", {"password": "x"}),
     ]
     with server.client() as anonymous:
@@ -525,9 +526,10 @@ def test_reset_to_config_file_is_owner_only(live_app) -> None:
     post(owner, "/api/admin/user", action="ban", targetUsername="u1")
     owner.post("/api/admin/site", json={"SiteName": "Changed"})
     adm = server.login("adm", "pw-123")
-    refused = adm.get("/api/admin/reset")
+    refused = adm.post("/api/admin/reset")
     assert refused.status_code == 403 and refused.json()["error"] == "仅支持站长重置配置"
-    assert owner.get("/api/admin/reset").status_code == 200
+    assert owner.get("/api/admin/reset").status_code == 405  # a reset is never a GET
+    assert owner.post("/api/admin/reset").status_code == 200
     cfg = config(owner)["Config"]
     assert [s["key"] for s in cfg["SourceConfig"]] == ["file1"]
     assert cfg["SiteConfig"]["SiteName"] == "MoonTV"

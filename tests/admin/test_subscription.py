@@ -164,10 +164,11 @@ def test_update_settings_check_and_schedule(live_app, served: Served) -> None:
     hits = served.hits
     assert owner.post("/api/cron?wait=1").json()["summary"]["subscription"] == "not_due"
     assert served.hits == hits
-    # any signed-in user may ask for a check (it only imports when due)
+    # a check is admin work: it only imports when due
+    assert owner.post("/api/admin/subscription", json={"action": "check"}).json()["updated"] is False
     owner.post("/api/admin/user", json={"action": "add", "targetUsername": "u", "targetPassword": "pw"})
     user = server.login("u", "pw")
-    assert user.post("/api/admin/subscription", json={"action": "check"}).json()["updated"] is False
+    assert user.post("/api/admin/subscription", json={"action": "check"}).status_code == 403
     assert user.post("/api/admin/subscription", json={"action": "import"}).status_code == 403
 
 

@@ -193,13 +193,22 @@ def test_refresh_updates_episode_counts_and_keeps_progress(live_app, fake_cms_fa
 def test_cron_access(live_app) -> None:
     server = live_app(None, cron_token="s3cret-cron-token", refresh_interval=0)
     with server.client() as anonymous:
-        assert anonymous.get("/api/cron").status_code == 401
-        assert anonymous.get("/api/cron", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        ok = anonymous.get("/api/cron", headers={"Authorization": "Bearer s3cret-cron-token"})
+        assert anonymous.post("/api/cron").status_code == 401
+        assert anonymous.post("/api/cron", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert (
+            anonymous.post("/api/cron", headers={"Authorization": "Basic s3cret-cron-token"}).status_code
+            == 401
+        )
+        ok = anonymous.post("/api/cron", headers={"Authorization": "Bearer s3cret-cron-token"})
         assert ok.status_code == 200 and ok.json()["success"] is True
+        # a run changes stored data: never on GET
+        assert (
+            anonymous.get("/api/cron", headers={"Authorization": "Bearer s3cret-cron-token"}).status_code
+            == 405
+        )
     owner = server.login()
     owner.post("/api/admin/user", json={"action": "add", "targetUsername": "u", "targetPassword": "pw"})
-    assert server.login("u", "pw").get("/api/cron").status_code == 403
+    assert server.login("u", "pw").post("/api/cron").status_code == 403
     assert owner.get("/api/cron/status").status_code == 200
 
 

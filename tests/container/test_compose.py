@@ -78,6 +78,18 @@ def test_compose_variant_is_valid_and_locked_down(docker_bin: str, variant: str)
     assert bad.returncode != 0 and "PASSWORD" in bad.stderr
 
 
+@pytest.mark.parametrize("backend", ["compose.redis.yaml", "compose.kvrocks.yaml"])
+def test_scale_variant_publishes_only_the_load_balancer(docker_bin: str, backend: str) -> None:
+    proc = _compose(docker_bin, [backend, "compose.scale.yaml"], "config", "--format", "json")
+    services = json.loads(proc.stdout)["services"]
+    app, lb = services["moontv"], services["lb"]
+    assert not app.get("ports")  # N replicas cannot share a host port: only the LB publishes
+    assert [p.get("host_ip") for p in lb["ports"]] == ["127.0.0.1"]
+    assert float(app["environment"]["MOONTV_DRAIN_SECONDS"]) > 0
+    assert lb["depends_on"]["moontv"]["condition"] == "service_healthy"
+    assert lb["cap_drop"] == ["ALL"] and lb["read_only"] is True
+
+
 def test_monitoring_stack_up(docker_bin: str, moontv_image: str) -> None:
     project = f"moontv-test-{uuid.uuid4().hex[:6]}"
     files = VARIANTS["redis"]

@@ -89,9 +89,53 @@ def test_helm_lint_and_template() -> None:
     env = {e["name"]: e for e in container["env"]}
     assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"]["key"] == "STORAGE_URL"
     assert "replicas" not in docs["Deployment"]["spec"]  # the autoscaler owns it
+    # rolling restarts: readiness turns 503 at SIGTERM for the drain, then the grace; the pod's
+    # termination period covers both; one pod at a time; replicas spread over nodes; a PDB
+    drain, grace = float(env["MOONTV_DRAIN_SECONDS"]["value"]), float(env["MOONTV_SHUTDOWN_GRACE"]["value"])
+    assert drain > 0 and pod["terminationGracePeriodSeconds"] > drain + grace
+    readiness = container["readinessProbe"]
+    assert readiness["periodSeconds"] * readiness["failureThreshold"] < drain
+    assert docs["Deployment"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    spread = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
+    assert spread["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert docs["PodDisruptionBudget"]["spec"]["minAvailable"] == 1
+    validate_manifests(out)
     bad = subprocess.run(
         [helm, "template", "r", str(CHART), "--set", "auth.password=pw", "--set", "storage.type=sqlite"],
         capture_output=True,
         text=True,
     )
     assert bad.returncode != 0 and "one replica" in bad.stderr
+    short = subprocess.run(
+        [helm, "template", "r", str(CHART), *GOOD, "--set", "terminationGracePeriodSeconds=5"],
+        capture_output=True,
+        text=True,
+    )
+    assert short.returncode != 0 and "terminationGracePeriodSeconds" in short.stderr
+
+
+def validate_manifests(rendered: str) -> None:
+    """Every rendered core/apps/policy/autoscaling/networking object against the Kubernetes schemas
+    (kubernetes-validate, strict: unknown fields are errors). CRDs (ServiceMonitor) have none there."""
+    import kubernetes_validate
+
+    checked = 0
+    for doc in yaml.safe_load_all(rendered):
+        if not doc or doc["apiVersion"].startswith("monitoring.coreos.com/"):
+            continue
+        kubernetes_validate.validate(doc, "1.30.0", strict=True)
+        checked += 1
+    assert checked >= 5
+
+
+def test_schema_validation_catches_a_broken_manifest() -> None:
+    import kubernetes_validate
+
+    broken = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "x"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"a": "b"}}, "maxUnavailabel": 1},
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, "1.30.0", strict=True)

@@ -119,7 +119,7 @@ def test_queue_follow_and_fetch_with_range(
         ({"source": "dl", "id": "1", "episode": -1}, 400),
         ({"source": "dl", "id": "1", "episode": True}, 400),
         ({"source": "dl", "id": "1", "episode": 9}, 400),
-        ({"source": "nope", "id": "1"}, 400),
+        ({"source": "nope", "id": "1"}, 404),  # unknown or not allowed: find_site's 404
         ({"source": "dl", "id": "404"}, 404),
     ],
 )

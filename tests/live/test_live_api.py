@@ -185,7 +185,7 @@ def test_admin_actions_refresh_and_health(live_app, tmp_path: Path, iptv: Upstre
 
     # the scheduled refresh does the same for every enabled source
     assert admin.post("/api/admin/live", json={"action": "enable", "key": "txt"}).status_code == 200
-    summary = app.call(app.state.admin.scheduler.run_once("test"))
+    summary = app.call(app.state.scheduler.run_once("test"))
     assert summary.live == "2/2 ok"
     listed = {e["key"]: e for e in admin.get("/api/admin/live").json()["lives"]}
     assert listed["txt"]["channelNumber"] == 1 and listed["txt"]["health"] == {

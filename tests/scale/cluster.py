@@ -142,6 +142,7 @@ class Cluster:
             "MOONTV_SHUTDOWN_GRACE": "10",
             "MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1",
             "MOONTV_LOGIN_RATE_LIMIT": "1000",
+            "MOONTV_SEARCH_RATE_LIMIT": "100000",  # one user runs the whole load
         }
         self.replicas = [Replica(f"r{i}", root, env) for i in range(replicas)]
         self.lb_port = free_port()

@@ -155,3 +155,23 @@ def test_rolling_restart_and_kill(tmp_path: Path, redis_server: str, fake_cms_fa
     assert dropped_after <= CHECK_INTERVAL_S * (CHECK_FALL + 1) + 1.0
     assert not load.failures("after") and not load.failures("warm-up")
     assert load.acknowledged and not lost
+
+
+def test_compose_load_balancer_config_is_valid_and_checks_readiness() -> None:
+    """deploy/haproxy/haproxy.cfg (compose.scale.yaml's load balancer): valid for this HAProxy, checks
+    /api/ready, retries elsewhere, and its check window is shorter than the replicas' drain."""
+    import re
+    import subprocess
+
+    from tests.conftest import REPO
+
+    cfg = REPO / "deploy" / "haproxy" / "haproxy.cfg"
+    check = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
+    text = cfg.read_text()
+    assert "option httpchk GET /api/ready" in text and "option redispatch" in text
+    inter = float(re.search(r"inter (\d+)s", text).group(1))  # type: ignore[union-attr]
+    fall = int(re.search(r"fall (\d+)", text).group(1))  # type: ignore[union-attr]
+    compose = (REPO / "compose.scale.yaml").read_text()
+    drain = float(re.search(r'MOONTV_DRAIN_SECONDS: "([\d.]+)"', compose).group(1))  # type: ignore[union-attr]
+    assert inter * fall < drain

@@ -9,6 +9,7 @@ segments that CDNs mislabel or disguise behind a fake PNG header still play.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -177,18 +178,27 @@ def test_chromium_opening_a_hostile_segment_link_runs_no_script(live_app: Any, e
             f"{k}={v}" for k, v in _quoted(signed(server, "segment", evil.url + "/evil.ts", "admin")).items()
         ),
     )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context()
-            context.add_cookies([{"name": "auth", "value": token, "url": server.url}])
-            page = context.new_page()
-            with contextlib.suppress(Exception):  # a download or an error page are both fine outcomes
-                page.goto(link, wait_until="load", timeout=15_000)
-            page.wait_for_timeout(500)
-            title = page.title() if not page.is_closed() else ""
-        finally:
-            browser.close()
+    titles: list[str] = []
+
+    def visit() -> None:  # its own thread: a session-wide browser elsewhere may own this thread's loop
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                context = browser.new_context()
+                context.add_cookies([{"name": "auth", "value": token, "url": server.url}])
+                page = context.new_page()
+                with contextlib.suppress(Exception):  # a download or an error page are both fine outcomes
+                    page.goto(link, wait_until="load", timeout=15_000)
+                page.wait_for_timeout(500)
+                titles.append(page.title() if not page.is_closed() else "")
+            finally:
+                browser.close()
+
+    thread = threading.Thread(target=visit)
+    thread.start()
+    thread.join(60)
+    assert len(titles) == 1, "the browser did not finish"
+    title = titles[0]
     assert title != "pwned"
     assert server.call(server.state.storage.user_exists("pwned")) is False
 

@@ -89,6 +89,7 @@ def test_second_request_uses_the_cached_decision(app: LiveServer, cdn: Upstream)
 def test_master_playlist_keeps_all_variants_and_routes_them_through_the_proxy(
     app: LiveServer, cdn: Upstream
 ) -> None:
+    set_source(app, "src1")
     client = app.login()
     response = proxied(client, f"{cdn.url}/master.m3u8", "src1")
     assert response.status_code == 200

@@ -10,9 +10,9 @@ import pytest
 from moontv.streams.netguard import NetGuard
 from moontv.streams.service import (
     DEFAULT_USER_AGENT,
+    SingleFlightCache,
     SourceOptions,
     StreamService,
-    TTLCache,
     source_options,
 )
 
@@ -88,7 +88,7 @@ async def test_signing_and_mapping() -> None:
 
 
 async def test_ttl_cache_single_flight_survives_a_cancelled_caller() -> None:
-    cache: TTLCache[str] = TTLCache(4, 60)
+    cache: SingleFlightCache[str] = SingleFlightCache(4, 60)
     calls = 0
     gate = asyncio.Event()
 
@@ -112,7 +112,7 @@ async def test_ttl_cache_single_flight_survives_a_cancelled_caller() -> None:
 
 async def test_ttl_cache_expiry_errors_and_no_keep() -> None:
     now = [0.0]
-    cache: TTLCache[int] = TTLCache(2, 10, clock=lambda: now[0])
+    cache: SingleFlightCache[int] = SingleFlightCache(2, 10, clock=lambda: now[0])
 
     async def boom() -> tuple[int, float | None]:
         raise RuntimeError("upstream down")

@@ -116,8 +116,10 @@ def test_disabled_banned_and_group_filtered(live_app, fake_cms: FakeCms) -> None
     owner.post("/api/admin/group", json={"action": "create", "name": "g", "sourceKeys": ["other"]})
     owner.post("/api/admin/group", json={"action": "assignUsers", "name": "g", "users": ["kid"]})
     kid = server.login("kid", "pw")
-    token = kid.post("/api/admin/tvbox", json={"action": "rotate"}).json()["token"]  # self-service
-    assert kid.post("/api/admin/tvbox", json={"action": "rotate", "username": "admin"}).status_code == 403
+    token = kid.post("/api/tvbox/token", json={"action": "rotate"}).json()["token"]  # self-service
+    assert kid.get("/api/tvbox/token").json()["token"]["active"] is True
+    assert kid.post("/api/tvbox/token", json={"action": "rotate", "username": "admin"}).status_code == 400
+    assert kid.post("/api/admin/tvbox", json={"action": "rotate"}).status_code == 403
     assert kid.post("/api/admin/tvbox", json={"action": "enable"}).status_code == 403
     with server.client() as tv:
         sites = tv.get("/api/tvbox/config", params={"token": token}).json()["sites"]

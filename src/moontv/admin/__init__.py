@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+from moontv.errors import ServiceError
 
-class AdminError(Exception):
+
+class AdminError(ServiceError):
     """A refused admin operation; ``status`` and ``message`` go to the client as they are."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message

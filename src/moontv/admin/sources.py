@@ -87,7 +87,7 @@ def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
 
 def sort_by_keys(items: list[dict[str, Any]], order: list[str], key_of: Any) -> list[dict[str, Any]]:
     """Listed keys first in the given order; the rest keep their relative order after them."""
-    position = {}
+    position: dict[str, int] = {}
     for i, k in enumerate(order):
         position.setdefault(k, i)
     listed = sorted((it for it in items if key_of(it) in position), key=lambda it: position[key_of(it)])

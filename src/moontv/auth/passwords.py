@@ -7,6 +7,7 @@ Legacy values are verified once and then replaced by an argon2 hash (``needs_reh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -18,8 +19,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 # OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane (~20 ms here).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when there is no stored value, so an unknown user costs the same as a wrong password.
-DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified against when there is no stored value, so an unknown user costs the same as a wrong
+    password. Made on first use, not at import (an argon2 hash takes 19 MiB and tens of ms)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 _SCRYPT_RE = re.compile(r"^([0-9a-f]{16,128}):([0-9a-f]{128})$")
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import time
 from dataclasses import dataclass
 from typing import Literal
 
-from moontv.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from moontv.auth.passwords import dummy_hash, hash_password, verify_password
 from moontv.auth.throttle import LoginLimits, LoginThrottle
 from moontv.auth.tokens import TokenClaims, TokenSigner
 from moontv.auth.usernames import canonical, new_username_problem
 from moontv.config.admin import find_user
 from moontv.config.service import ConfigService
+from moontv.errors import ServiceError
 from moontv.settings import Settings
 from moontv.storage.protocol import Storage
 
@@ -33,13 +35,14 @@ class Principal:
         return self.role in ("owner", "admin") and not self.banned
 
 
-class AuthError(Exception):
-    """A refused auth operation; ``status`` and ``message`` go to the client as they are."""
+class AuthError(ServiceError):
+    """A refused auth operation; ``status`` and ``message`` go to the client as they are
+    (a 401 also says ``"ok": false``; a throttled one carries ``Retry-After``)."""
 
     def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        headers = {} if retry_after is None else {"Retry-After": str(max(1, math.ceil(retry_after)))}
+        extra = {"ok": False} if status == 401 else {}
+        super().__init__(status, message, headers=headers, **extra)
         self.retry_after = retry_after
 
 
@@ -81,8 +84,9 @@ class AuthService:
                 settings.login_rate_limit, settings.login_user_rate_limit, settings.login_global_rate_limit
             ),
         )
-        # The owner's PASSWORD is checked through the same slow hash as everyone's (hashed once here).
-        self._owner_hash = hash_password(settings.password) if settings.password else None
+        # The owner's PASSWORD is checked through the same slow hash as everyone's (hashed once, at
+        # the first owner login rather than at start-up).
+        self._owner_hash: str | None = None
         self._owner_fingerprint = signer.fingerprint(settings.password) if settings.password else ""
 
     @property
@@ -108,13 +112,16 @@ class AuthService:
         return await self.issue(principal.username), principal
 
     async def _check_credentials(self, username: str, password: str) -> Principal | None:
+        dummy_hash()  # made on the first login of any kind, so that one costs the same for every name
         if username == self.owner:
-            if self._owner_hash is None:
-                verify_password(DUMMY_HASH, password)
+            if not self._settings.password:
+                verify_password(dummy_hash(), password)
                 return None
+            if self._owner_hash is None:
+                self._owner_hash = hash_password(self._settings.password)
             return Principal(username, "owner") if verify_password(self._owner_hash, password).ok else None
         stored = await self._storage.get_password_hash(username)
-        result = verify_password(stored or DUMMY_HASH, password)
+        result = verify_password(stored or dummy_hash(), password)
         if stored is None or not result.ok:
             return None
         if result.needs_rehash:

@@ -219,13 +219,16 @@ def enabled_sites(config: dict[str, Any]) -> list[ApiSite]:
 
 def available_sites(config: dict[str, Any], username: str | None) -> list[ApiSite]:
     """Enabled sources the user may use: all, unless the user's own allow-list (``enabledApis``)
-    or, without one, the user's group restricts them."""
+    or, without one, the user's group restricts them.
+
+    Allow-lists fail closed: a list emptied by deleting its sources allows nothing (an admin lifts a
+    restriction by removing the list, which is what clearing it in the admin panel does)."""
     sites = enabled_sites(config)
     if not username:
         return sites
     user = find_user(config, username)
     personal = user.get("enabledApis") if user else None
-    if isinstance(personal, list) and personal:  # a per-user allow-list (set by an admin) wins
+    if isinstance(personal, list):  # a per-user allow-list (set by an admin) wins
         return [s for s in sites if s.key in set(personal)]
     groups = config["UserConfig"].get("Groups") or []
     if not user or not user.get("group") or not groups:

@@ -20,6 +20,7 @@ import orjson
 
 from moontv.config.admin import config_file_text
 from moontv.config.file import ConfigFileError, parse_config_text, validate_config_file
+from moontv.errors import ServiceError
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE58_INDEX = {c: i for i, c in enumerate(BASE58_ALPHABET)}
@@ -34,13 +35,11 @@ MIN_INTERVAL = 60
 IMPORT_MODES = ("merge", "overwrite")
 
 
-class SubscriptionError(Exception):
+class SubscriptionError(ServiceError):
     """The subscription could not be fetched or is not a usable config; ``message`` is for users."""
 
     def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(status, message)
 
 
 def base58_decode(text: str) -> bytes:

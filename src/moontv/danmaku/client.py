@@ -7,16 +7,12 @@ from typing import Any
 import httpx
 import orjson
 
+from moontv.errors import ServiceError
 from moontv.streams.netguard import BlockedURL
 
 
-class DanmuApiError(Exception):
+class DanmuApiError(ServiceError):
     """The danmu server could not be used; ``status`` is what our API answers (502 or 504)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class DanmuApiClient:

@@ -12,6 +12,7 @@ from moontv.danmaku.cache import ByteLRU
 from moontv.danmaku.client import DanmuApiClient, DanmuApiError
 from moontv.danmaku.comments import CommentFormatError, parse_comments
 from moontv.danmaku.matching import build_query
+from moontv.errors import ServiceError
 from moontv.storage.protocol import Storage
 
 MAX_ANIMES = 50
@@ -20,8 +21,11 @@ MAX_TITLE = 200
 MAX_ID = 2**53
 
 
-class DanmakuUnavailable(Exception):
+class DanmakuUnavailable(ServiceError):
     """No danmu server is configured (the admin's 弹幕接口地址 / NEXT_PUBLIC_DANMU_API_BASE_URL)."""
+
+    def __init__(self) -> None:
+        super().__init__(404, "未配置弹幕接口")
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,9 @@ import httpx
 import orjson
 
 from moontv.search.cache import TTLCache
+from moontv.useragent import BROWSER_USER_AGENT
 
-USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/121.0.0.0 Safari/537.36"
-)
+USER_AGENT = BROWSER_USER_AGENT
 HEADERS = {
     "User-Agent": USER_AGENT,
     "Referer": "https://movie.douban.com/",

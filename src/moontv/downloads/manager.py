@@ -18,6 +18,7 @@ from prometheus_client import Counter, Gauge
 from moontv.aes import CryptoError, aes_cbc_decrypt
 from moontv.downloads.plan import Plan, PlanError, PlannedSegment, make_plan
 from moontv.downloads.store import ACTIVE, CANCELLED, DONE, FAILED, QUEUED, RUNNING, Task, TaskStore, new_id
+from moontv.errors import ServiceError
 from moontv.streams.ads import ProbeError
 from moontv.streams.netguard import BlockedURL
 from moontv.streams.service import SourceOptions, StreamService, UpstreamError
@@ -38,13 +39,11 @@ class DownloadLimits:
     max_segment_bytes: int = 64 * MB
 
 
-class DownloadRefused(Exception):
+class DownloadRefused(ServiceError):
     """A request the manager turns down politely (``status`` for the API: 400, 404, 409, 413, 507)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, message)
 
 
 class _TaskFailed(Exception):

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
+from moontv.errors import ServiceError
 from moontv.live import epg as guide
 from moontv.live.health import HealthBook, check_urls
 from moontv.live.playlist import MAX_BYTES, Channel, ParsedPlaylist, parse
@@ -39,13 +40,11 @@ FEED_BATCH = 1024 * 1024
 T = TypeVar("T")
 
 
-class LiveError(Exception):
+class LiveError(ServiceError):
     """A live source could not be loaded; ``message`` is for users."""
 
     def __init__(self, message: str, *, status: int = 502) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(status, message)
 
 
 @dataclass(frozen=True, slots=True)

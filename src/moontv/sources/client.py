@@ -21,6 +21,7 @@ from moontv.sources.breaker import BreakerRegistry, CircuitBreaker
 from moontv.sources.fetch import Fetcher, HttpxFetcher
 from moontv.sources.models import ApiSite, SearchPage, SourceError
 from moontv.sources.parse import parse_detail_html, parse_detail_page, parse_envelope, parse_search_page
+from moontv.useragent import BROWSER_USER_AGENT
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -31,10 +32,7 @@ __all__ = [
     "search_url",
 ]
 
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/142.0.0.0 Safari/537.36"
-)
+DEFAULT_USER_AGENT = BROWSER_USER_AGENT
 ACCEPT_JSON = "application/json"
 ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 

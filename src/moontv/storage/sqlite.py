@@ -553,7 +553,7 @@ class SqliteStorage:
             c.execute(
                 "INSERT INTO users (username, password_hash, session_epoch, created_at)"
                 " VALUES (?, NULL, ?, ?)",
-                (user, (row[0] if row else 0) + 1, int(time.time())),
+                (user, (row[0] if row else 0) + 1, _now_ms()),
             )
 
         await self._write(job)

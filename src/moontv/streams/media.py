@@ -21,7 +21,6 @@ PTS_WRAP = 1 << 33
 PTS_HZ = 90_000
 
 VIDEO_STREAM_TYPES = {0x01: "mpeg1", 0x02: "mpeg2", 0x10: "mpeg4", 0x1B: "h264", 0x24: "hevc", 0x27: "hevc"}
-AUDIO_STREAM_TYPES = {0x03, 0x04, 0x0F, 0x11, 0x81, 0x87}
 
 
 @dataclass(slots=True)

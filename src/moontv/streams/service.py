@@ -34,6 +34,7 @@ import httpx
 from prometheus_client import Counter, Histogram
 
 from moontv.aes import aes_cbc_decrypt
+from moontv.errors import ServiceError
 from moontv.streams import ads
 from moontv.streams.netguard import BlockedURL, NetGuard
 from moontv.streams.playlist import (
@@ -52,10 +53,9 @@ from moontv.streams.playlist import (
     parse,
     rewrite,
 )
+from moontv.useragent import BROWSER_USER_AGENT
 
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
-)
+DEFAULT_USER_AGENT = BROWSER_USER_AGENT
 MAX_KEY_BYTES = 64 * 1024
 ADS_CACHE_TTL = 3600.0
 ADS_CACHE_SIZE = 4096
@@ -69,13 +69,13 @@ SIGNATURE_HOURS = 6
 T = TypeVar("T")
 
 
-class UpstreamError(Exception):
+class UpstreamError(ServiceError):
     """An upstream answered badly or not at all. ``status`` is the HTTP status to answer with."""
 
     def __init__(self, status: int, message: str, *, upstream_status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, message)
+        if upstream_status is not None:
+            self.extra["upstreamStatus"] = upstream_status
         self.upstream_status = upstream_status
 
 
@@ -144,7 +144,7 @@ def consume_result(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-class TTLCache(Generic[T]):
+class SingleFlightCache(Generic[T]):
     """A small LRU with expiry and single-flight loading (one upstream job per key at a time)."""
 
     def __init__(
@@ -286,14 +286,14 @@ class StreamService:
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30),
         )
         self._key = hmac.new(secret, b"moontv/stream-proxy/v1", hashlib.sha256).digest()
-        self.ads_cache: TTLCache[tuple[str, ads.Decision]] = TTLCache(
+        self.ads_cache: SingleFlightCache[tuple[str, ads.Decision]] = SingleFlightCache(
             ADS_CACHE_SIZE, ADS_CACHE_TTL, max_bytes=ads_cache_bytes, weigh=lambda item: item[1].weight()
         )
-        self.key_cache: TTLCache[bytes] = TTLCache(256, 600.0)
+        self.key_cache: SingleFlightCache[bytes] = SingleFlightCache(256, 600.0)
         self.probe_limiter = asyncio.Semaphore(probe_concurrency)  # ad probes, server-wide
         self.speed_limiter = asyncio.Semaphore(speedtest_concurrency)  # source speed tests
         self.speed_queue = UserQueue(speedtest_per_user, speedtest_wait)
-        self.speed_cache: TTLCache[dict[str, Any]] = TTLCache(1024, 300.0)
+        self.speed_cache: SingleFlightCache[dict[str, Any]] = SingleFlightCache(1024, 300.0)
         self.ads_removed = self.ads_seconds = self.ads_runs = None
         if registry is not None:
             self.ads_runs = Counter(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 from fastapi import APIRouter
@@ -10,17 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv import __version__
-from moontv.auth.service import AuthError, Principal
-from moontv.web.deps import (
-    COOKIE_NAME,
-    ActiveUser,
-    CurrentUser,
-    State,
-    client_ip,
-    request_token,
-    set_session_cookie,
-)
-from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
+from moontv.auth.service import Principal
+from moontv.errors import ServiceError
+from moontv.web.common import set_session_cookie
+from moontv.web.deps import COOKIE_NAME, ActiveUser, CurrentUser, State, request_token
+from moontv.web.forwarded import client_ip
+from moontv.web.responses import NO_STORE, json_response, read_json_object
 
 router = APIRouter()
 
@@ -32,21 +26,12 @@ def _session_response(request: Request, state: State, token: str, principal: Pri
     return response
 
 
-def _auth_error(exc: AuthError) -> ApiError:
-    headers = {}
-    if exc.retry_after is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-    if exc.status == 401:
-        return ApiError(401, exc.message, headers=headers, ok=False)
-    return ApiError(exc.status, exc.message, headers=headers)
-
-
 def _string_field(body: dict, name: str, message: str, *, required: bool = True) -> str | None:
     value = body.get(name)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise ApiError(400, message)
+        raise ServiceError(400, message)
     return value
 
 
@@ -55,12 +40,7 @@ async def login(request: Request, state: State) -> Response:
     body = await read_json_object(request)
     username = _string_field(body, "username", "用户名不能为空", required=False)
     password = _string_field(body, "password", "密码不能为空")
-    try:
-        token, principal = await state.auth.login(
-            username, password or "", client_ip(request, state.settings)
-        )
-    except AuthError as exc:
-        raise _auth_error(exc) from None
+    token, principal = await state.auth.login(username, password or "", client_ip(request, state.settings))
     return _session_response(request, state, token, principal)
 
 
@@ -70,7 +50,7 @@ async def logout(request: Request, state: State) -> Response:
     if request.headers.get("content-length", "0") not in ("0", ""):
         try:
             body = await read_json_object(request)
-        except ApiError:
+        except ServiceError:
             body = {}
     token = request_token(request)
     if body.get("everywhere") is True:
@@ -88,10 +68,7 @@ async def register(request: Request, state: State) -> Response:
     body = await read_json_object(request)
     username = _string_field(body, "username", "用户名不能为空") or ""
     password = _string_field(body, "password", "密码不能为空") or ""
-    try:
-        token, principal = await state.auth.register(username, password)
-    except AuthError as exc:
-        raise _auth_error(exc) from None
+    token, principal = await state.auth.register(username, password)
     return _session_response(request, state, token, principal)
 
 
@@ -100,11 +77,8 @@ async def change_password(request: Request, state: State, user: CurrentUser) -> 
     body = await read_json_object(request)
     new_password = body.get("newPassword")
     if not isinstance(new_password, str) or not new_password:
-        raise ApiError(400, "新密码不得为空")
-    try:
-        token = await state.auth.change_password(user, new_password)
-    except AuthError as exc:
-        raise _auth_error(exc) from None
+        raise ServiceError(400, "新密码不得为空")
+    token = await state.auth.change_password(user, new_password)
     return _session_response(request, state, token, user)
 
 

@@ -1,43 +1,50 @@
-"""``/api/cron``: trigger the refresh run from outside (owner/admin session or ``MOONTV_CRON_TOKEN``)."""
+"""``POST /api/cron``: trigger the refresh run from outside (owner/admin session or ``MOONTV_CRON_TOKEN``).
+
+A run changes stored data, so it is POST only (a GET, which browsers and link previews send freely,
+gets 405); ``GET /api/cron/status`` reads the scheduler's state.
+"""
 
 from __future__ import annotations
 
 import hmac
 import time
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from moontv.web.admin_routes import services
-from moontv.web.deps import State, optional_user
-from moontv.web.responses import NO_STORE, ApiError, json_response
+from moontv.errors import ServiceError
+from moontv.web.deps import OptionalUser, State, bearer_token
+from moontv.web.responses import NO_STORE, json_response
 
 router = APIRouter()
 
 
-async def _authorize(request: Request, state: State) -> None:
+async def require_cron_caller(request: Request, state: State, user: OptionalUser) -> None:
+    """The cron token as a Bearer header, or an owner/admin session."""
     configured = state.settings.cron_token
-    header = request.headers.get("authorization", "")
-    bearer = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    if configured and bearer and hmac.compare_digest(bearer.encode(), configured.encode()):
+    given = bearer_token(request)
+    if configured and given and hmac.compare_digest(given.encode(), configured.encode()):
         return
-    principal = await optional_user(request, state)
-    if principal is None:
-        raise ApiError(401, "Unauthorized")
-    if not principal.is_admin:
-        raise ApiError(403, "权限不足")
+    if user is None:
+        raise ServiceError(401, "Unauthorized")
+    if not user.is_admin:
+        raise ServiceError(403, "权限不足")
 
 
-@router.get("/api/cron")
-@router.post("/api/cron")
-async def cron(request: Request, state: State) -> Response:
-    await _authorize(request, state)
-    scheduler = services(state).scheduler
-    if request.query_params.get("wait") in ("1", "true"):
+CronCaller = Depends(require_cron_caller)
+
+
+@router.post("/api/cron", dependencies=[CronCaller])
+async def cron(
+    state: State, wait: Annotated[str, Query(description="1: wait and answer the run summary")] = ""
+) -> Response:
+    scheduler = state.scheduler
+    if wait in ("1", "true"):
         summary = await scheduler.run_once("cron")
         if summary is None:
-            raise ApiError(409, "已有刷新任务在运行", running=True)
+            raise ServiceError(409, "已有刷新任务在运行", running=True)
         return json_response(
             {"success": summary.status != "failed", "summary": summary.as_json()}, headers=NO_STORE
         )
@@ -53,10 +60,9 @@ async def cron(request: Request, state: State) -> Response:
     )
 
 
-@router.get("/api/cron/status")
-async def cron_status(request: Request, state: State) -> Response:
-    await _authorize(request, state)
-    scheduler = services(state).scheduler
+@router.get("/api/cron/status", dependencies=[CronCaller])
+async def cron_status(state: State) -> Response:
+    scheduler = state.scheduler
     return json_response(
         {
             "running": scheduler.running,

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TypeVar
-
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from moontv.danmaku.client import DanmuApiError
 from moontv.danmaku.matching import DEFAULT_PLATFORM
-from moontv.danmaku.service import DanmakuService, DanmakuUnavailable, clean_choice
+from moontv.danmaku.service import DanmakuService, clean_choice
+from moontv.errors import ServiceError
+from moontv.web.common import split_key
 from moontv.web.deps import ActiveUser, State
-from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache, read_json_object
-from moontv.web.userdata_routes import split_key
+from moontv.web.responses import NO_STORE, json_response, private_cache, read_json_object
 
 router = APIRouter()
-T = TypeVar("T")
 
 MAX_KEYWORD = 100
 MAX_TITLE = 200
@@ -25,28 +21,16 @@ MAX_INDEX = 100_000
 
 
 def _service(state: State) -> DanmakuService:
-    service: DanmakuService | None = getattr(state, "danmaku", None)
-    if service is None:
-        raise ApiError(503, "弹幕服务未启动")
-    return service
+    return state.danmaku
 
 
 def _query_text(request: Request, name: str, limit: int, *, required: bool = True) -> str:
     value = (request.query_params.get(name) or "").strip()
     if required and not value:
-        raise ApiError(400, f"缺少参数 {name}")
+        raise ServiceError(400, f"缺少参数 {name}")
     if len(value) > limit:
-        raise ApiError(400, f"参数 {name} 过长")
+        raise ServiceError(400, f"参数 {name} 过长")
     return value
-
-
-async def _call(coro: Awaitable[T]) -> T:
-    try:
-        return await coro
-    except DanmakuUnavailable:
-        raise ApiError(404, "未配置弹幕接口") from None
-    except DanmuApiError as exc:
-        raise ApiError(exc.status, exc.message) from None
 
 
 @router.get("/api/danmaku/config")
@@ -57,7 +41,7 @@ async def danmaku_config(state: State, user: ActiveUser) -> Response:
 @router.get("/api/danmaku/search")
 async def danmaku_search(request: Request, state: State, user: ActiveUser) -> Response:
     keyword = _query_text(request, "anime", MAX_KEYWORD)
-    animes = await _call(_service(state).search(keyword))
+    animes = await _service(state).search(keyword)
     return json_response({"animes": animes}, headers=private_cache(300))
 
 
@@ -67,17 +51,17 @@ async def danmaku_match(request: Request, state: State, user: ActiveUser) -> Res
     episode_title = _query_text(request, "episode_title", MAX_TITLE, required=False)
     index_text = request.query_params.get("index") or "0"
     if not index_text.isdigit() or int(index_text) > MAX_INDEX:
-        raise ApiError(400, "参数 index 无效")
+        raise ServiceError(400, "参数 index 无效")
     platform = _query_text(request, "platform", 32, required=False) or DEFAULT_PLATFORM
-    result = await _call(_service(state).match(title, episode_title, int(index_text), platform))
+    result = await _service(state).match(title, episode_title, int(index_text), platform)
     return json_response(result, headers=NO_STORE)
 
 
 @router.get("/api/danmaku/comments/{episode_id}")
 async def danmaku_comments(episode_id: str, state: State, user: ActiveUser) -> Response:
     if not episode_id.isdigit() or not 0 < int(episode_id) < 2**53:
-        raise ApiError(400, "无效的弹幕 ID")
-    body = await _call(_service(state).comments(int(episode_id)))
+        raise ServiceError(400, "无效的弹幕 ID")
+    body = await _service(state).comments(int(episode_id))
     return Response(body, media_type="application/json", headers=private_cache(600))
 
 
@@ -95,7 +79,7 @@ async def save_danmaku_choice(request: Request, state: State, user: ActiveUser) 
     split_key(key, "无效的key格式")
     choice = clean_choice(body.get("choice"))
     if choice is None:
-        raise ApiError(400, "无效的弹幕选择")
+        raise ServiceError(400, "无效的弹幕选择")
     await _service(state).set_choice(user.username, str(key), choice)
     return json_response({"success": True})
 

@@ -2,131 +2,178 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from starlette.requests import Request
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator, BeforeValidator
 from starlette.responses import Response
 
 from moontv.bangumi.client import BangumiError
 from moontv.config.admin import cache_time
 from moontv.douban.client import DoubanError, DoubanProxy
-from moontv.web.admin_routes import services
-from moontv.web.deps import CurrentUser, State, optional_user
-from moontv.web.responses import ApiError, json_response, private_cache
+from moontv.errors import ServiceError
+from moontv.web.deps import CurrentUser, OptionalUser, State
+from moontv.web.params import max_length
+from moontv.web.responses import json_response, private_cache
+from moontv.web.state import AppState
+from moontv.web.tvbox_access import token_principal
 
 router = APIRouter()
 MAX_PARAM = 50
 
 
-def _int(request: Request, name: str, default: int, low: int, high: int | None, message: str) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, message) from None
-    if value < low or (high is not None and value > high):
-        raise ApiError(400, message)
-    return value
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
 
 
-def _param(request: Request, name: str) -> str:
-    value = (request.query_params.get(name) or "").strip()
-    if len(value) > MAX_PARAM:
-        raise ApiError(400, f"{name} 参数过长")
-    return value
+def _short(name: str) -> AfterValidator:
+    return AfterValidator(max_length(MAX_PARAM, f"{name} 参数过长"))
 
 
-async def _answer(state: Any, coro: Any, failure: str) -> Response:
+def _bounded_int(low: int, high: int | None, message: str) -> BeforeValidator:
+    def check(value: object) -> int | None:
+        if value is None or value == "":
+            return None
+        try:
+            number = int(str(value))
+        except ValueError:
+            raise ValueError(message) from None
+        if number < low or (high is not None and number > high):
+            raise ValueError(message)
+        return number
+
+    return BeforeValidator(check)
+
+
+Stripped = BeforeValidator(_strip)
+TypeParam = Annotated[str, Query(alias="type"), Stripped, _short("type")]
+Tag = Annotated[str, Query(), Stripped, _short("tag")]
+Kind = Annotated[str, Query(), Stripped, _short("kind")]
+Category = Annotated[str, Query(), Stripped, _short("category")]
+Region = Annotated[str, Query(), Stripped, _short("region")]
+Year = Annotated[str, Query(), Stripped, _short("year")]
+Platform = Annotated[str, Query(), Stripped, _short("platform")]
+Label = Annotated[str, Query(), Stripped, _short("label")]
+Sort = Annotated[str, Query(), Stripped, _short("sort")]
+Format = Annotated[str, Query(alias="format"), Stripped, _short("format")]
+PageSize = Annotated[int | None, Query(alias="pageSize"), _bounded_int(1, 100, "pageSize 必须在 1-100 之间")]
+PageStart = Annotated[int | None, Query(alias="pageStart"), _bounded_int(0, None, "pageStart 不能小于 0")]
+Limit = Annotated[int | None, Query(), _bounded_int(1, 100, "limit 必须在 1-100 之间")]
+Start = Annotated[int | None, Query(), _bounded_int(0, None, "start 不能小于 0")]
+
+
+async def _answer(state: AppState, items: Awaitable[list[dict[str, Any]]], failure: str) -> Response:
     snapshot = await state.config.get()
     try:
-        items = await coro
+        found = await items
     except DoubanError as exc:
-        raise ApiError(502, failure, details=exc.detail) from None
+        raise ServiceError(502, failure, details=exc.detail) from None
     return json_response(
-        {"code": 200, "message": "获取成功", "list": items},
+        {"code": 200, "message": "获取成功", "list": found},
         headers=private_cache(cache_time(snapshot.config)),
     )
 
 
-async def _proxy(state: Any) -> DoubanProxy:
+async def _proxy(state: AppState) -> DoubanProxy:
     return DoubanProxy.from_site((await state.config.get()).config["SiteConfig"])
 
 
 @router.get("/api/douban")
-async def douban_list(request: Request, state: State, user: CurrentUser) -> Response:
-    type_ = _param(request, "type")
-    tag = _param(request, "tag")
+async def douban_list(
+    state: State,
+    user: CurrentUser,
+    type_: TypeParam = "",
+    tag: Tag = "",
+    page_size: PageSize = None,
+    page_start: PageStart = None,
+) -> Response:
     if not type_ or not tag:
-        raise ApiError(400, "缺少必要参数: type 或 tag")
+        raise ServiceError(400, "缺少必要参数: type 或 tag")
     if type_ not in ("tv", "movie"):
-        raise ApiError(400, "type 参数必须是 tv 或 movie")
-    size = _int(request, "pageSize", 16, 1, 100, "pageSize 必须在 1-100 之间")
-    start = _int(request, "pageStart", 0, 0, None, "pageStart 不能小于 0")
+        raise ServiceError(400, "type 参数必须是 tv 或 movie")
     failure = "获取豆瓣 Top250 数据失败" if tag == "top250" else "获取豆瓣数据失败"
-    client = services(state).douban
-    return await _answer(state, client.subjects(type_, tag, size, start, await _proxy(state)), failure)
+    items = state.douban.subjects(type_, tag, _or(page_size, 16), _or(page_start, 0), await _proxy(state))
+    return await _answer(state, items, failure)
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 @router.get("/api/douban/categories")
-async def douban_categories(request: Request, state: State, user: CurrentUser) -> Response:
-    kind = _param(request, "kind") or "movie"
+async def douban_categories(
+    state: State,
+    user: CurrentUser,
+    kind: Kind = "",
+    category: Category = "",
+    type_: TypeParam = "",
+    limit: Limit = None,
+    start: Start = None,
+) -> Response:
+    kind = kind or "movie"
     if kind not in ("tv", "movie"):
-        raise ApiError(400, "kind 参数必须是 tv 或 movie")
-    category = _param(request, "category")
-    type_ = _param(request, "type")
+        raise ServiceError(400, "kind 参数必须是 tv 或 movie")
     if not category or not type_:
-        raise ApiError(400, "缺少必要参数: category 或 type")
-    limit = _int(request, "limit", 20, 1, 100, "limit 必须在 1-100 之间")
-    start = _int(request, "start", 0, 0, None, "start 不能小于 0")
-    client = services(state).douban
-    return await _answer(
-        state, client.recent_hot(kind, category, type_, limit, start, await _proxy(state)), "获取豆瓣数据失败"
-    )
+        raise ServiceError(400, "缺少必要参数: category 或 type")
+    items = state.douban.recent_hot(kind, category, type_, _or(limit, 20), _or(start, 0), await _proxy(state))
+    return await _answer(state, items, "获取豆瓣数据失败")
 
 
-async def recommend_allowed(request: Request, state: Any) -> bool:
-    """Signed-in users, or a TVBox client holding a valid token while TVBox is enabled."""
-    principal = await optional_user(request, state)
-    if principal is not None and not principal.banned:
-        return True
-    token = request.query_params.get("token")
-    if token and (await state.config.get()).config["SiteConfig"].get("TVBoxEnabled") is True:
-        return await services(state).tvbox.resolve(token) is not None
-    return False
+async def _recommend_allowed(state: AppState, user: OptionalUser, token: str) -> None:
+    """Signed-in users who are not banned, or a TVBox client holding a valid token of a user who is
+    not banned, while TVBox is enabled."""
+    if user is not None and not user.banned:
+        return
+    tvbox_enabled = (await state.config.get()).config["SiteConfig"].get("TVBoxEnabled") is True
+    if token and tvbox_enabled and await token_principal(state, token) is not None:
+        return
+    if user is None and not token:
+        raise ServiceError(401, "Unauthorized")
+    raise ServiceError(403, "Forbidden")
 
 
 @router.get("/api/douban/recommends")
-async def douban_recommends(request: Request, state: State) -> Response:
-    if not await recommend_allowed(request, state):
-        if await optional_user(request, state) is None and not request.query_params.get("token"):
-            raise ApiError(401, "Unauthorized")
-        raise ApiError(403, "Forbidden")
-    kind = _param(request, "kind")
+async def douban_recommends(
+    state: State,
+    user: OptionalUser,
+    token: Annotated[str, Query(description="a TVBox token (instead of a session)")] = "",
+    kind: Kind = "",
+    limit: Limit = None,
+    start: Start = None,
+    category: Category = "",
+    region: Region = "",
+    year: Year = "",
+    platform: Platform = "",
+    label: Label = "",
+    sort: Sort = "",
+    format_: Format = "",
+) -> Response:
+    await _recommend_allowed(state, user, token)
     if not kind:
-        raise ApiError(400, "缺少必要参数: kind")
+        raise ServiceError(400, "缺少必要参数: kind")
     if kind not in ("tv", "movie"):
-        raise ApiError(400, "kind 参数必须是 tv 或 movie")
-    limit = _int(request, "limit", 20, 1, 100, "limit 必须在 1-100 之间")
-    start = _int(request, "start", 0, 0, None, "start 不能小于 0")
-    params = {
-        name: _param(request, name) for name in ("category", "region", "year", "platform", "label", "sort")
-    }
-    params["format_"] = _param(request, "format")
-    client = services(state).douban
-    return await _answer(
-        state,
-        client.recommend(kind, await _proxy(state), limit=limit, start=start, **params),
-        "获取豆瓣数据失败",
+        raise ServiceError(400, "kind 参数必须是 tv 或 movie")
+    items = state.douban.recommend(
+        kind,
+        await _proxy(state),
+        limit=_or(limit, 20),
+        start=_or(start, 0),
+        category=category,
+        region=region,
+        year=year,
+        platform=platform,
+        label=label,
+        sort=sort,
+        format_=format_,
     )
+    return await _answer(state, items, "获取豆瓣数据失败")
 
 
 @router.get("/api/bangumi/calendar")
 async def bangumi_calendar(state: State, user: CurrentUser) -> Response:
     try:
-        days = await services(state).bangumi.calendar()
+        days = await state.bangumi.calendar()
     except BangumiError as exc:
-        raise ApiError(502, "获取番剧日历失败", details=exc.detail) from None
+        raise ServiceError(502, "获取番剧日历失败", details=exc.detail) from None
     return json_response(days, headers=private_cache(3600))

@@ -21,12 +21,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from moontv.auth.service import Principal
-from moontv.config.admin import available_sites
-from moontv.downloads.manager import DownloadManager, DownloadRefused
+from moontv.downloads.manager import DownloadManager
 from moontv.downloads.store import DONE, valid_id
-from moontv.sources.models import SourceError
+from moontv.errors import ServiceError
+from moontv.web.common import find_site
 from moontv.web.deps import ActiveUser, State
-from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
+from moontv.web.responses import NO_STORE, json_response, read_json_object
 from moontv.web.state import AppState
 
 router = APIRouter()
@@ -37,8 +37,8 @@ SSE_MIN_INTERVAL = 0.5
 
 
 def _manager(state: AppState) -> DownloadManager:
-    if state.downloads is None:
-        raise ApiError(404, "服务器下载未启用")
+    if not state.settings.downloads_enabled:
+        raise ServiceError(404, "服务器下载未启用")
     return state.downloads
 
 
@@ -63,39 +63,31 @@ async def queue_download(request: Request, state: State, user: ActiveUser) -> Re
     body = await read_json_object(request)
     source, vod_id, episode = body.get("source"), body.get("id"), body.get("episode", 0)
     if not isinstance(source, str) or not source or not isinstance(vod_id, str | int) or not str(vod_id):
-        raise ApiError(400, "缺少必要参数")
+        raise ServiceError(400, "缺少必要参数")
     if isinstance(episode, bool) or not isinstance(episode, int) or not 0 <= episode < 100_000:
-        raise ApiError(400, "集数无效")
+        raise ServiceError(400, "集数无效")
     vod_id = str(vod_id)
     if len(source) > 128 or len(vod_id) > 64:
-        raise ApiError(400, "参数过长")
+        raise ServiceError(400, "参数过长")
     snapshot = await state.config.get()
-    site = next((s for s in available_sites(snapshot.config, user.username) if s.key == source), None)
-    if site is None:
-        raise ApiError(400, "无效的API来源")
-    try:
-        detail = await state.cms.detail(site, vod_id, timeout=state.settings.upstream_timeout)
-    except SourceError as exc:
-        raise ApiError(502, exc.user_message) from None
+    site = find_site(snapshot.config, user, source)
+    detail = await state.cms.detail(site, vod_id, timeout=state.settings.upstream_timeout)
     episodes = detail.get("episodes") if detail else None
     if not isinstance(episodes, list) or not episodes:
-        raise ApiError(404, "未找到该视频")
+        raise ServiceError(404, "未找到该视频")
     if episode >= len(episodes) or not isinstance(episodes[episode], str):
-        raise ApiError(400, "集数超出范围")
+        raise ServiceError(400, "集数超出范围")
     titles = detail.get("episodes_titles") if detail else None
     episode_title = titles[episode] if isinstance(titles, list) and episode < len(titles) else ""
-    try:
-        task = await manager.create(
-            user.username,
-            source=source,
-            vod_id=vod_id,
-            episode=episode,
-            title=str((detail or {}).get("title") or "")[:MAX_TEXT],
-            episode_title=str(episode_title or f"第{episode + 1}集")[:MAX_TEXT],
-            url=episodes[episode],
-        )
-    except DownloadRefused as exc:
-        raise ApiError(exc.status, exc.message) from None
+    task = await manager.create(
+        user.username,
+        source=source,
+        vod_id=vod_id,
+        episode=episode,
+        title=str((detail or {}).get("title") or "")[:MAX_TEXT],
+        episode_title=str(episode_title or f"第{episode + 1}集")[:MAX_TEXT],
+        url=episodes[episode],
+    )
     return json_response(task.public(), 201)
 
 
@@ -137,7 +129,7 @@ async def cancel_download(task_id: str, state: State, user: ActiveUser) -> Respo
     manager = _manager(state)
     task = manager.get(task_id, user.username, admin=user.is_admin) if valid_id(task_id) else None
     if task is None:
-        raise ApiError(404, "下载任务不存在")
+        raise ServiceError(404, "下载任务不存在")
     await manager.cancel(task)
     return json_response({"success": True})
 
@@ -147,10 +139,10 @@ async def download_file(task_id: str, state: State, user: ActiveUser) -> Respons
     manager = _manager(state)
     task = manager.get(task_id, user.username, admin=False) if valid_id(task_id) else None
     if task is None or task.status != DONE:
-        raise ApiError(404, "文件不存在")
+        raise ServiceError(404, "文件不存在")
     path = manager.store.output_path(task)
     if not path.is_file():
-        raise ApiError(404, "文件不存在")
+        raise ServiceError(404, "文件不存在")
     media_type = "video/mp2t" if task.container == "ts" else "video/mp4"
     return FileResponse(
         path,

@@ -18,24 +18,23 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from moontv.admin import AdminError, lives
+from moontv.admin import lives
+from moontv.errors import ServiceError
 from moontv.live.access import find_live
 from moontv.live.export import m3u_export
 from moontv.live.refresh import refresh_sources
-from moontv.live.service import LiveError, LiveSource, live_entries
-from moontv.web.admin_routes import admin_error, apply_change, expected_version, require_admin
-from moontv.web.deps import CurrentUser, State
-from moontv.web.live_routes import live_service
-from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
-from moontv.web.tvbox_routes import _holder
+from moontv.live.service import LiveSource, live_entries
+from moontv.web.common import apply_change, expected_version
+from moontv.web.deps import AdminUser, State
+from moontv.web.responses import NO_STORE, json_response, read_json_object
+from moontv.web.tvbox_access import tvbox_holder
 
 router = APIRouter()
 
 
 @router.get("/api/admin/live")
-async def get_lives(state: State, user: CurrentUser) -> Response:
-    require_admin(user)
-    service = live_service(state)
+async def get_lives(state: State, user: AdminUser) -> Response:
+    service = state.live
     snapshot = await state.config.get()
     items = []
     for entry in live_entries(snapshot.config):
@@ -52,58 +51,47 @@ async def get_lives(state: State, user: CurrentUser) -> Response:
 
 
 @router.post("/api/admin/live")
-async def post_live(request: Request, state: State, user: CurrentUser) -> Response:
-    require_admin(user)
+async def post_live(request: Request, state: State, user: AdminUser) -> Response:
     body = await read_json_object(request)
     version = expected_version(request, body)
-    try:
-        lives.check(body)
-    except AdminError as exc:
-        raise admin_error(exc) from None
+    lives.check(body)
     if body.get("action") in ("edit", "delete", "disable") and isinstance(body.get("key"), str):
-        live_service(state).forget(body["key"])
+        state.live.forget(body["key"])
     return await apply_change(state, lambda c: lives.apply(c, body), version)
 
 
 @router.post("/api/admin/live/access")
-async def post_live_access(request: Request, state: State, user: CurrentUser) -> Response:
+async def post_live_access(request: Request, state: State, user: AdminUser) -> Response:
     """Per-user (``enabledLives``) or per-group (``liveKeys``) live source allow-lists."""
-    require_admin(user)
     body = await read_json_object(request)
     version = expected_version(request, body)
     return await apply_change(state, lambda c: lives.set_access(c, body), version)
 
 
 @router.post("/api/admin/live/refresh")
-async def refresh_lives(request: Request, state: State, user: CurrentUser) -> Response:
-    require_admin(user)
+async def refresh_lives(request: Request, state: State, user: AdminUser) -> Response:
     body = await read_json_object(request) if request.headers.get("content-length") not in (None, "0") else {}
     key = body.get("key")
     if key is not None and not isinstance(key, str):
-        raise ApiError(400, "参数格式错误")
-    report = await refresh_sources(live_service(state), state.config, keys={key} if key else None)
+        raise ServiceError(400, "参数格式错误")
+    report = await refresh_sources(state.live, state.config, keys={key} if key else None)
     if key and key not in report:
-        raise ApiError(404, "直播源不存在")
+        raise ServiceError(404, "直播源不存在")
     return json_response({"ok": True, "results": report}, headers=NO_STORE)
 
 
 @router.post("/api/admin/live/health")
-async def check_live_health(request: Request, state: State, user: CurrentUser) -> Response:
-    require_admin(user)
+async def check_live_health(request: Request, state: State, user: AdminUser) -> Response:
     body = await read_json_object(request)
     source = _admin_source((await state.config.get()).config, body.get("key"))
-    try:
-        summary = await live_service(state).check_health(source)
-    except LiveError as exc:
-        raise ApiError(exc.status, exc.message) from None
+    summary = await state.live.check_health(source)
     return json_response({"ok": True, **summary}, headers=NO_STORE)
 
 
 @router.get("/api/admin/live/health")
-async def get_live_health(request: Request, state: State, user: CurrentUser) -> Response:
-    require_admin(user)
+async def get_live_health(request: Request, state: State, user: AdminUser) -> Response:
     source = _admin_source((await state.config.get()).config, request.query_params.get("source"))
-    service = live_service(state)
+    service = state.live
     parsed = service.cached_playlist(source)
     channels = []
     for channel in parsed.channels if parsed else []:
@@ -120,10 +108,10 @@ async def get_live_health(request: Request, state: State, user: CurrentUser) -> 
 
 def _admin_source(config: dict[str, Any], key: Any) -> LiveSource:
     if not isinstance(key, str) or not key:
-        raise ApiError(400, "缺少 key 参数")
+        raise ServiceError(400, "缺少 key 参数")
     entry = next((e for e in live_entries(config) if e["key"] == key), None)
     if entry is None:
-        raise ApiError(404, "直播源不存在")
+        raise ServiceError(404, "直播源不存在")
     return LiveSource.from_entry(entry)
 
 
@@ -132,15 +120,12 @@ def _admin_source(config: dict[str, Any], key: Any) -> LiveSource:
 
 @router.get("/api/tvbox/s/{token}/live/{key}")
 async def tvbox_live(token: str, key: str, request: Request, state: State) -> Response:
-    username, config = await _holder(request, state, token)
+    username, config = await tvbox_holder(state, token)
     source = find_live(config, username, key)
     if source is None:
-        raise ApiError(404, f"未找到直播源: {key}")
-    service = live_service(state)
-    try:
-        parsed = await service.playlist(source)
-    except LiveError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise ServiceError(404, f"未找到直播源: {key}")
+    service = state.live
+    parsed = await service.playlist(source)
     body = m3u_export(
         parsed, lambda c: service.sorted_urls(source, c, c.urls), service.guide_urls(source, parsed)
     )

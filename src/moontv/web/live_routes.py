@@ -20,16 +20,18 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from moontv.errors import ServiceError
 from moontv.live.access import available_lives, find_live, web_live_enabled
 from moontv.live.epg import now_next
 from moontv.live.playlist import Channel, ParsedPlaylist, web_playable
-from moontv.live.service import LiveError, LiveService, LiveSource, live_entries
+from moontv.live.service import LiveService, LiveSource, live_entries
 from moontv.streams.playlist import ENCRYPTED_SEGMENT, KEY, MAP, PLAYLIST, SEGMENT
 from moontv.streams.service import LIVE_PREFIX, SIGNATURE_HOURS, SourceOptions, StreamService
 from moontv.web.deps import ActiveUser, CurrentUser, State
-from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache, read_json_object
+from moontv.web.params import url_param
+from moontv.web.playlists import PLAYLIST_TYPE, checked_url, fetch_parsed
+from moontv.web.responses import NO_STORE, json_response, private_cache, read_json_object
 from moontv.web.state import AppState
-from moontv.web.stream_routes import PLAYLIST_TYPE, _checked, _fetch_parsed, _streams, _url_param
 
 router = APIRouter()
 MAX_KEY = 128
@@ -37,18 +39,12 @@ MAX_FAVORITES = 500
 SOURCE_FIELDS = ("key", "name", "url", "ua", "epg", "from", "channelNumber", "disabled")
 
 
-def live_service(state: AppState) -> LiveService:
-    if state.live is None:
-        raise ApiError(503, "直播服务未启用")
-    return state.live
-
-
 def _param(request: Request, name: str, *, required: bool = True, limit: int = MAX_KEY) -> str:
     value = (request.query_params.get(name) or "").strip()
     if required and not value:
-        raise ApiError(400, f"缺少 {name} 参数")
+        raise ServiceError(400, f"缺少 {name} 参数")
     if len(value) > limit:
-        raise ApiError(400, f"{name} 参数过长")
+        raise ServiceError(400, f"{name} 参数过长")
     return value
 
 
@@ -56,15 +52,12 @@ async def _source(state: AppState, username: str, key: str) -> LiveSource:
     config = (await state.config.get()).config
     source = find_live(config, username, key)
     if source is None:
-        raise ApiError(404, f"未找到直播源: {key}")
+        raise ServiceError(404, f"未找到直播源: {key}")
     return source
 
 
 async def _playlist(state: AppState, source: LiveSource) -> ParsedPlaylist:
-    try:
-        return await live_service(state).playlist(source)
-    except LiveError as exc:
-        raise ApiError(exc.status, exc.message) from None
+    return await state.live.playlist(source)
 
 
 def channel_json(service: LiveService, source: LiveSource, channel: Channel) -> dict[str, Any]:
@@ -100,7 +93,7 @@ async def live_sources(state: State, user: CurrentUser) -> Response:
 async def live_channels(request: Request, state: State, user: CurrentUser) -> Response:
     source = await _source(state, user.username, _param(request, "source"))
     parsed = await _playlist(state, source)
-    service = live_service(state)
+    service = state.live
     groups = list(dict.fromkeys(c.group for c in parsed.channels))
     return json_response(
         {
@@ -121,7 +114,7 @@ def _day(request: Request) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ApiError(400, "date 参数格式应为 YYYY-MM-DD") from None
+        raise ServiceError(400, "date 参数格式应为 YYYY-MM-DD") from None
 
 
 @router.get("/api/live/epg")
@@ -131,17 +124,14 @@ async def live_epg(request: Request, state: State, user: CurrentUser) -> Respons
     channel_id = _param(request, "channel", required=False, limit=32)
     name = _param(request, "name", required=False, limit=256)
     if not (tvg_id or channel_id or name):
-        raise ApiError(400, "缺少 tvgId 参数")
+        raise ServiceError(400, "缺少 tvgId 参数")
     day = _day(request)
     parsed = await _playlist(state, source)
     channel = parsed.find(channel_id=channel_id, tvg_id=tvg_id, name=name)
     if channel is None:
-        raise ApiError(404, "未找到该频道")
-    service = live_service(state)
-    try:
-        epg_url, programmes = await service.programmes(source, channel, day)
-    except LiveError as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise ServiceError(404, "未找到该频道")
+    service = state.live
+    epg_url, programmes = await service.programmes(source, channel, day)
     if day is not None:
         programmes = [p for p in programmes if p.start.date() <= day <= p.end.date()]
     current, upcoming = now_next(programmes, service.now())
@@ -197,12 +187,12 @@ def live_mapper(service: StreamService, key: str, user: str) -> Any:
 async def proxy_live(request: Request, state: State, user: CurrentUser) -> Response:
     config = (await state.config.get()).config
     if not web_live_enabled(config):
-        raise ApiError(403, "网页直播已关闭")
+        raise ServiceError(403, "网页直播已关闭")
     raw_source = _param(request, "source")
     key = raw_source.removeprefix(LIVE_PREFIX)
     source = await _source(state, user.username, key)
-    url = _url_param(request)
-    service = _streams(state)
+    url = url_param(request)
+    service = state.streams
     qp = request.query_params
     signed = service.verify(
         PLAYLIST, LIVE_PREFIX + key, url, user.username, qp.get("exp") or "", qp.get("sig") or ""
@@ -210,10 +200,10 @@ async def proxy_live(request: Request, state: State, user: CurrentUser) -> Respo
     if not signed:
         parsed = await _playlist(state, source)
         if not parsed.has_url(url):
-            raise ApiError(403, "该地址不属于此直播源")
-    await _checked(state, url)
+            raise ServiceError(403, "该地址不属于此直播源")
+    await checked_url(state, url)
     opts = SourceOptions(key=LIVE_PREFIX + key, ad_filter=False, user_agent=source.user_agent)
-    _, text, playlist = await _fetch_parsed(service, url, opts)
+    _, text, playlist = await fetch_parsed(service, url, opts)
     body = await service.rewrite_playlist(
         playlist, live_mapper(service, key, user.username), frozenset(), len(text)
     )
@@ -241,13 +231,13 @@ async def post_live_favorite(request: Request, state: State, user: ActiveUser) -
     key, channel_id, name = body.get("source"), body.get("channelId"), body.get("name")
     for value, limit in ((key, MAX_KEY), (channel_id, 32), (name, 200)):
         if not isinstance(value, str) or not value.strip() or len(value) > limit:
-            raise ApiError(400, "参数格式错误")
+            raise ServiceError(400, "参数格式错误")
     assert isinstance(key, str) and isinstance(channel_id, str) and isinstance(name, str)
     await _source(state, user.username, key)
     existing = await state.storage.get_all_live_favorites(user.username)
     fav_key = f"{key}+{channel_id}"
     if fav_key not in existing and len(existing) >= MAX_FAVORITES:
-        raise ApiError(400, f"收藏的频道最多 {MAX_FAVORITES} 个")
+        raise ServiceError(400, f"收藏的频道最多 {MAX_FAVORITES} 个")
     record = {"source": key, "channelId": channel_id, "name": name.strip(), "save_time": int(time.time())}
     await state.storage.set_live_favorite(user.username, fav_key, record)
     return json_response({"success": True}, headers=NO_STORE)

@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv import __version__
-from moontv.web.deps import CurrentUser, OptionalUser, State
-from moontv.web.responses import NO_STORE, ApiError, json_response
+from moontv.errors import ServiceError
+from moontv.web.deps import AdminUser, OptionalUser, State, bearer_token
+from moontv.web.responses import NO_STORE, json_response
 from moontv.web.state import AppState
 
 router = APIRouter()
@@ -62,20 +63,14 @@ async def metrics(request: Request, state: State, user: OptionalUser) -> Respons
     """Not anonymous: the bearer ``MOONTV_METRICS_TOKEN`` or an admin's session. Scrapers inside
     a deployment use the unpublished ``MOONTV_METRICS_PORT`` listener instead."""
     token = state.settings.metrics_token
-    given = request.headers.get("authorization", "")
-    by_token = (
-        bool(token)
-        and given[:7].lower() == "bearer "
-        and hmac.compare_digest(given[7:].strip().encode(), token.encode())
-    )
+    given = bearer_token(request)
+    by_token = bool(token) and given is not None and hmac.compare_digest(given.encode(), token.encode())
     if not by_token and (user is None or not user.is_admin):
-        raise ApiError(401, "Unauthorized")
+        raise ServiceError(401, "Unauthorized")
     return Response(render_metrics(state), media_type=CONTENT_TYPE_LATEST, headers=NO_STORE)
 
 
 @router.get("/api/openapi.json")
-async def openapi(request: Request, user: CurrentUser) -> Response:
+async def openapi(request: Request, user: AdminUser) -> Response:
     """The API description, for admins only (it maps every route for an attacker otherwise)."""
-    if not user.is_admin:
-        raise ApiError(403, "仅管理员可用")
     return json_response(request.app.openapi(), headers=NO_STORE)

@@ -14,11 +14,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from moontv import __version__
 from moontv.auth.service import Principal
@@ -163,21 +162,3 @@ async def render(
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     return security_headers(response)
-
-
-# -- page guard ---------------------------------------------------------------------------------------
-
-
-def login_redirect(request: Request) -> Response:
-    """303 to the login page, which sends the user back to this URL (query kept) afterwards."""
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/login?redirect=" + quote(target, safe=""), 303)
-
-
-def page_guard(request: Request, state: AppState, user: Principal | None) -> Response | None:
-    """A redirect when the page cannot be shown: no PASSWORD configured, or not signed in."""
-    if not state.settings.password:
-        return RedirectResponse("/warning", 307)
-    if user is None:
-        return login_redirect(request)
-    return None

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from moontv.auth.service import Principal
 from moontv.config.admin import available_sites, cache_time, enabled_sites
+from moontv.errors import ServiceError
 from moontv.search.service import (
     FILTERED,
     NO_RESULTS,
@@ -25,9 +26,13 @@ from moontv.search.service import (
     SourceFailed,
 )
 from moontv.search.suggest import scored_suggestions
-from moontv.sources.models import ApiSite, SourceError
+from moontv.sources.models import ApiSite
+from moontv.web.common import find_site
 from moontv.web.deps import CurrentUser, State
-from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
+from moontv.web.params import Timeout, clamp, required
+from moontv.web.params import vod_id as vod_id_format
+from moontv.web.responses import NO_STORE, json_response, private_cache
+from moontv.web.state import AppState
 
 router = APIRouter()
 
@@ -39,32 +44,26 @@ NO_SOURCES = {
     "`moontv sources add 名称 API地址`",
 }
 MAX_QUERY = 100
-VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
 
 
-def _query(request: Request) -> str:
-    q = (request.query_params.get("q") or "").strip()
-    if len(q) > MAX_QUERY:
-        raise ApiError(400, f"搜索关键词不能超过 {MAX_QUERY} 个字符")
-    return q
+def _search_text(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_QUERY:
+        raise ValueError(f"搜索关键词不能超过 {MAX_QUERY} 个字符")
+    return value
 
 
-def _timeout(request: Request, default: float) -> float:
-    raw = request.query_params.get("timeout")
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        return default
-    return min(max(value, 1.0), 60.0) if value == value else default
+Q = Annotated[str, Query(description="search keyword"), AfterValidator(_search_text)]
+SourceFilter = Annotated[str, Query(description="comma-separated source keys to search (default: all)")]
 
 
-async def _options(state: State, request: Request) -> tuple[SearchOptions, dict[str, Any]]:
+async def _options(state: AppState, timeout: float | None) -> tuple[SearchOptions, dict[str, Any]]:
     snapshot = await state.config.get()
     site = snapshot.config["SiteConfig"]
     max_page = site.get("SearchDownstreamMaxPage")
     ttl = cache_time(snapshot.config)
     opts = SearchOptions(
-        timeout=_timeout(request, state.settings.upstream_timeout),
+        timeout=clamp(timeout, state.settings.upstream_timeout, 1.0, 60.0),
         max_page=max_page
         if isinstance(max_page, int) and 1 <= max_page <= 50
         else state.settings.search_max_page,
@@ -74,20 +73,21 @@ async def _options(state: State, request: Request) -> tuple[SearchOptions, dict[
     return opts, snapshot.config
 
 
-def _user_sites(config: dict[str, Any], user: Principal, request: Request) -> list[ApiSite]:
+def _user_sites(config: dict[str, Any], user: Principal, wanted: str) -> list[ApiSite]:
     sites = available_sites(config, user.username)
-    wanted = request.query_params.get("sources")
     if wanted:
         keys = {k.strip() for k in wanted.split(",") if k.strip()}
         sites = [s for s in sites if s.key in keys]
     return sites
 
 
-def _admit(state: State, user: Principal, kind: str = "search") -> None:
+def _admit(state: AppState, user: Principal, kind: str = "search") -> None:
     """429 with Retry-After when ``user`` is over the per-user search rate (every search format)."""
     wait = state.search.admit(user.username, kind)
     if wait > 0:
-        raise ApiError(429, "搜索过于频繁，请稍后再试", headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        raise ServiceError(
+            429, "搜索过于频繁，请稍后再试", headers={"Retry-After": str(max(1, math.ceil(wait)))}
+        )
 
 
 def _line(data: Any) -> bytes:
@@ -95,15 +95,20 @@ def _line(data: Any) -> bytes:
 
 
 @router.get("/api/search")
-async def search(request: Request, state: State, user: CurrentUser) -> Response:
-    q = _query(request)
+async def search(
+    state: State,
+    user: CurrentUser,
+    q: Q = "",
+    sources: SourceFilter = "",
+    timeout: Timeout = None,
+    stream: Annotated[str | None, Query(description="any value but 0: NDJSON events")] = None,
+) -> Response:
     if not q:
         return json_response({"results": []}, headers=NO_STORE)
     _admit(state, user)
-    opts, config = await _options(state, request)
-    sites = _user_sites(config, user, request)
+    opts, config = await _options(state, timeout)
+    sites = _user_sites(config, user, sources)
     ttl = cache_time(config)
-    stream = request.query_params.get("stream")
     if not sites and not enabled_sites(config) and (stream is None or stream == "0"):
         return json_response({"results": [], "failedSources": [], **NO_SOURCES}, headers=NO_STORE)
     if stream is not None and stream != "0":
@@ -125,7 +130,7 @@ async def search(request: Request, state: State, user: CurrentUser) -> Response:
     return json_response({"results": results, "failedSources": failed}, headers=headers)
 
 
-async def _ndjson(state: State, sites: list[ApiSite], q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
+async def _ndjson(state: AppState, sites: list[ApiSite], q: str, opts: SearchOptions) -> AsyncIterator[bytes]:
     failed: list[dict[str, str]] = []
     everything: list[dict[str, Any]] = []
     async for event in state.search.stream(sites, q, opts):
@@ -150,13 +155,14 @@ def _sse(data: dict[str, Any]) -> bytes:
 
 
 @router.get("/api/search/ws")
-async def search_events(request: Request, state: State, user: CurrentUser) -> Response:
-    q = _query(request)
+async def search_events(
+    state: State, user: CurrentUser, q: Q = "", sources: SourceFilter = "", timeout: Timeout = None
+) -> Response:
     if not q:
-        raise ApiError(400, "搜索关键词不能为空")
+        raise ServiceError(400, "搜索关键词不能为空")
     _admit(state, user)
-    opts, config = await _options(state, request)
-    sites = _user_sites(config, user, request)
+    opts, config = await _options(state, timeout)
+    sites = _user_sites(config, user, sources)
     state.metrics.search_requests.labels("sse").inc()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Access-Control-Allow-Origin": "*"}
     return StreamingResponse(
@@ -165,7 +171,7 @@ async def search_events(request: Request, state: State, user: CurrentUser) -> Re
 
 
 async def _sse_events(
-    state: State, sites: list[ApiSite], q: str, opts: SearchOptions
+    state: AppState, sites: list[ApiSite], q: str, opts: SearchOptions
 ) -> AsyncIterator[bytes]:
     yield _sse({"type": "start", "query": q, "totalSources": len(sites), "timestamp": _now_ms()})
     collected: dict[str, list[tuple[int, list[dict[str, Any]]]]] = {s.key: [] for s in sites}
@@ -209,26 +215,29 @@ async def _sse_events(
 
 
 @router.get("/api/search/one")
-async def search_one(request: Request, state: State, user: CurrentUser) -> Response:
-    q = _query(request)
-    resource_id = (request.query_params.get("resourceId") or "").strip()
+async def search_one(
+    state: State,
+    user: CurrentUser,
+    q: Q = "",
+    resource_id: Annotated[str, Query(alias="resourceId", description="a source key")] = "",
+    timeout: Timeout = None,
+) -> Response:
+    resource_id = resource_id.strip()
     if not q or not resource_id:
         return json_response({"result": None, "error": "缺少必要参数: q 或 resourceId"})
     _admit(state, user)
-    opts, config = await _options(state, request)
-    site = next((s for s in available_sites(config, user.username) if s.key == resource_id), None)
-    if site is None:
-        raise ApiError(404, f"未找到指定的视频源: {resource_id}", result=None)
+    opts, config = await _options(state, timeout)
+    site = find_site(config, user, resource_id, result=None)
     try:
         results = await state.search.all_pages(site, q, opts)
     except SourceFailed as exc:
         if exc.message in (NO_RESULTS, FILTERED):
             results = []
         else:
-            raise ApiError(502, "搜索失败", result=None, reason=exc.message) from None
+            raise ServiceError(502, "搜索失败", result=None, reason=exc.message) from None
     matches = [r for r in results if r.get("title") == q]
     if not matches:
-        raise ApiError(404, "未找到结果", result=None)
+        raise ServiceError(404, "未找到结果", result=None)
     return json_response({"results": matches}, headers=private_cache(cache_time(config)))
 
 
@@ -266,18 +275,23 @@ SUGGESTION_SOURCES = 3  # sources asked (first page each) for one suggestion ans
 
 
 @router.get("/api/search/suggestions")
-async def search_suggestions(request: Request, state: State, user: CurrentUser) -> Response:
+async def search_suggestions(
+    request: Request,
+    state: State,
+    user: CurrentUser,
+    q: Q = "",
+    timeout: Timeout = None,
+    stream: Annotated[str | None, Query(description="any value but 0: NDJSON, one line per source")] = None,
+) -> Response:
     """One JSON object ``{suggestions: [{text, type, score}]}`` (Selene and the web UI read this).
     NDJSON, one object per answered source, only when asked for (``?stream=1`` or an
     ``application/x-ndjson`` Accept header)."""
-    q = _query(request)
     if not q:
         return json_response({"suggestions": []})
     _admit(state, user, "suggest")
-    opts, config = await _options(state, request)
+    opts, config = await _options(state, timeout)
     sites = available_sites(config, user.username)[:SUGGESTION_SOURCES]
     first_pages = SearchOptions(opts.timeout, 1, opts.filter_adult, opts.cache_ttl)
-    stream = request.query_params.get("stream")
     if (stream is not None and stream != "0") or "application/x-ndjson" in request.headers.get("accept", ""):
         return StreamingResponse(
             _suggestion_lines(state, sites, q, first_pages),
@@ -294,7 +308,7 @@ async def search_suggestions(request: Request, state: State, user: CurrentUser) 
 
 
 async def _suggestion_lines(
-    state: State, sites: list[ApiSite], q: str, opts: SearchOptions
+    state: AppState, sites: list[ApiSite], q: str, opts: SearchOptions
 ) -> AsyncIterator[bytes]:
     async for event in state.search.stream(sites, q, opts):
         if isinstance(event, PageEvent):
@@ -302,23 +316,23 @@ async def _suggestion_lines(
 
 
 @router.get("/api/detail")
-async def detail(request: Request, state: State, user: CurrentUser) -> Response:
-    vod_id = request.query_params.get("id") or ""
-    source = request.query_params.get("source") or ""
-    if not vod_id or not source:
-        raise ApiError(400, "缺少必要参数")
-    if not VOD_ID_RE.match(vod_id):
-        raise ApiError(400, "无效的视频ID格式")
+async def detail(
+    state: State,
+    user: CurrentUser,
+    source: Annotated[str, Query(validate_default=True), AfterValidator(required("缺少必要参数"))] = "",
+    vod_id: Annotated[
+        str,
+        Query(alias="id", validate_default=True),
+        AfterValidator(required("缺少必要参数")),
+        AfterValidator(vod_id_format),
+    ] = "",
+    timeout: Timeout = None,
+) -> Response:
     snapshot = await state.config.get()
-    site = next((s for s in enabled_sites(snapshot.config) if s.key == source), None)
-    if site is None:
-        raise ApiError(400, "无效的API来源")
-    try:
-        result = await state.cms.detail(
-            site, vod_id, timeout=_timeout(request, state.settings.upstream_timeout)
-        )
-    except SourceError as exc:
-        raise ApiError(502, exc.user_message) from None
+    site = find_site(snapshot.config, user, source, message="无效的API来源")
+    result = await state.cms.detail(
+        site, vod_id, timeout=clamp(timeout, state.settings.upstream_timeout, 1.0, 60.0)
+    )
     if result is None:
-        raise ApiError(404, "未找到该视频")
+        raise ServiceError(404, "未找到该视频")
     return json_response(result, headers=private_cache(cache_time(snapshot.config)))

@@ -1,5 +1,7 @@
 """TVBox endpoints, gated by a per-user revocable token (never the site password).
 
+- ``GET /api/tvbox/token``, ``POST /api/tvbox/token {"action": "rotate"|"revoke"}`` — a signed-in user's
+  own token (admins manage everyone's through ``/api/admin/tvbox``).
 - ``GET /api/tvbox/config?token=…[&filter=adult,ads][&format=base64]`` — the TVBox JSON.
 - ``GET /api/tvbox/s/{token}/categories[/{filters}]`` (and ``/api/tvbox/categories?token=…``) — Douban
   façade: classes, category pages (``t``/``pg``, any ``ac``) and detail (``ids``).
@@ -18,42 +20,70 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from moontv.auth.service import Principal
 from moontv.config.admin import available_sites, cache_time
 from moontv.douban.client import DoubanError, DoubanProxy
+from moontv.errors import ServiceError
 from moontv.live.access import available_lives
 from moontv.live.export import tvbox_lives
 from moontv.search.service import SearchOptions
-from moontv.sources.models import SourceError
 from moontv.streams.playlist import PLAYLIST
+from moontv.streams.service import source_options
 from moontv.tvbox import douban_site
 from moontv.tvbox import service as tvbox
-from moontv.web.admin_routes import origin, services
-from moontv.web.deps import State, optional_user
-from moontv.web.responses import NO_STORE, ApiError, json_response, private_cache
-from moontv.web.stream_routes import render_playlist, source_options_for
+from moontv.web.admin_requests import TvboxRequest, only_known_fields
+from moontv.web.common import expected_version, find_site
+from moontv.web.deps import CurrentUser, OptionalUser, State
+from moontv.web.forwarded import origin
+from moontv.web.playlists import render_playlist
+from moontv.web.responses import NO_STORE, json_response, private_cache, read_json_object
+from moontv.web.state import AppState
+from moontv.web.tvbox_access import tvbox_holder, tvbox_url
 
 router = APIRouter()
 
 
-async def _holder(
-    request: Request, state: Any, token: str | None, *, allow_session: bool = False
-) -> tuple[str, dict[str, Any]]:
-    """The user a request acts for, after the enabled/token/ban checks; plus the config."""
-    config = (await state.config.get()).config
-    if config["SiteConfig"].get("TVBoxEnabled") is not True:
-        raise ApiError(403, "TVBox 接口未开启")
-    username = await services(state).tvbox.resolve(token) if token else None
-    if username is None and allow_session and not token:
-        principal = await optional_user(request, state)
-        username = principal.username if principal is not None else None
-    if username is None:
-        raise ApiError(401, "令牌无效或已撤销" if token else "缺少 TVBox 令牌")
-    principal = await state.auth.principal_for(username)
-    if principal is None:
-        raise ApiError(401, "令牌无效或已撤销")
-    if principal.banned:
-        raise ApiError(403, "用户已被封禁")
-    return username, config
+@router.get("/api/tvbox/token")
+async def get_own_token(request: Request, state: State, user: CurrentUser) -> Response:
+    snapshot = await state.config.get()
+    return json_response(
+        {
+            "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
+            "token": await state.tvbox.info(user.username),
+            "url": None,
+            "urlTemplate": tvbox_url(request, state.settings, "<token>"),
+            "filters": ["adult", "ads"],
+        },
+        headers=NO_STORE,
+    )
+
+
+@router.post("/api/tvbox/token")
+async def post_own_token(request: Request, state: State, user: CurrentUser) -> Response:
+    """Rotate or revoke the caller's own token (banned users cannot)."""
+    body = only_known_fields(TvboxRequest, await read_json_object(request))
+    version = expected_version(request, body)
+    action = body.get("action")
+    if action not in ("rotate", "revoke") or body.get("username") not in (None, "", user.username):
+        raise ServiceError(400, "参数格式错误")
+    if user.banned:
+        raise ServiceError(403, "用户已被封禁")
+    if action == "revoke":
+        new_version = await state.tvbox.revoke(user.username, expected_version=version)
+        return json_response(
+            {"ok": True, "username": user.username, "version": new_version}, headers=NO_STORE
+        )
+    token, new_version = await state.tvbox.issue(user.username, expected_version=version)
+    return json_response(
+        {
+            "ok": True,
+            "username": user.username,
+            "token": token,
+            "url": tvbox_url(request, state.settings, token),
+            "version": new_version,
+        },
+        headers=NO_STORE,
+    )
 
 
 def _with_query(base: str, query: str) -> str:
@@ -65,12 +95,12 @@ def _with_query(base: str, query: str) -> str:
 @router.get("/api/tvbox/config")
 async def tvbox_config(request: Request, state: State) -> Response:
     token = request.query_params.get("token") or ""
-    username, config = await _holder(request, state, token)
+    username, config = await tvbox_holder(state, token)
     filters = _filters(request.query_params.get("filter") or "")
     body = tvbox.build_config(
-        origin(request, state), token, available_sites(config, username), filters=filters
+        origin(request, state.settings), token, available_sites(config, username), filters=filters
     )
-    body["lives"] = tvbox_lives(origin(request, state), token, available_lives(config, username))
+    body["lives"] = tvbox_lives(origin(request, state.settings), token, available_lives(config, username))
     headers = {**private_cache(cache_time(config)), "Referrer-Policy": "no-referrer"}
     if request.query_params.get("format") == "base64" or request.query_params.get("base64") == "1":
         return Response(
@@ -79,9 +109,9 @@ async def tvbox_config(request: Request, state: State) -> Response:
     return json_response(body, headers=headers)
 
 
-def _playlist_rewriter(request: Request, state: Any, token: str) -> Callable[[str, str], str]:
+def _playlist_rewriter(request: Request, state: AppState, token: str) -> Callable[[str, str], str]:
     """TVBox players send no cookie: ad-filtered playlists go through the token-gated route."""
-    base = f"{origin(request, state)}/api/tvbox/s/{quote(token, safe='')}/m3u8"
+    base = f"{origin(request, state.settings)}/api/tvbox/s/{quote(token, safe='')}/m3u8"
 
     def rewrite(key: str, url: str) -> str:
         if ".m3u8" not in url:
@@ -93,7 +123,7 @@ def _playlist_rewriter(request: Request, state: Any, token: str) -> Callable[[st
 
 async def _facade_detail(
     request: Request,
-    state: Any,
+    state: AppState,
     token: str | None,
     username: str,
     config: dict[str, Any],
@@ -108,11 +138,7 @@ async def _facade_detail(
         cache_ttl=cache_time(config) if state.settings.search_cache else 0,
     )
     resolved = await douban_site.resolve(state.search, available_sites(config, username), refs, opts)
-    rewrite = (
-        _playlist_rewriter(request, state, token)
-        if token and "ads" in wanted and state.streams is not None
-        else None
-    )
+    rewrite = _playlist_rewriter(request, state, token) if token and "ads" in wanted else None
     items = [douban_site.detail_vod(ref, matches, rewrite) for ref, matches in resolved]
     found = any("vod_play_url" in item for item in items)
     return json_response(
@@ -133,11 +159,13 @@ def _filters(raw: str) -> tuple[str, ...]:
     try:
         return tvbox.parse_filters(raw)
     except ValueError as exc:
-        raise ApiError(400, f"未知的过滤类型: {exc}") from None
+        raise ServiceError(400, f"未知的过滤类型: {exc}") from None
 
 
-async def _categories(request: Request, state: Any, token: str | None, filters: str = "none") -> Response:
-    username, config = await _holder(request, state, token, allow_session=True)
+async def _categories(
+    request: Request, state: AppState, token: str | None, session: Principal | None, filters: str = "none"
+) -> Response:
+    username, config = await tvbox_holder(state, token, session)
     wanted = _filters(filters)
     cats = tvbox.categories(config.get("CustomCategories") or [])
     params = request.query_params
@@ -151,16 +179,16 @@ async def _categories(request: Request, state: Any, token: str | None, filters: 
         size = min(50, max(1, int(params.get("pagesize") or 20)))
         index = int(t) if t else 1
     except ValueError:
-        raise ApiError(400, "参数格式错误") from None
+        raise ServiceError(400, "参数格式错误") from None
     if not 1 <= index <= len(cats):
-        raise ApiError(404, "分类不存在")
+        raise ServiceError(404, "分类不存在")
     cat = cats[index - 1]
     kwargs = tvbox.recommend_params(cat, wd or None)
     if "category" not in kwargs:
         kwargs["category"] = ""
     proxy = DoubanProxy.from_site(config["SiteConfig"])
     try:
-        cards = await services(state).douban.recommend(
+        cards = await state.douban.recommend(
             cat.kind,
             proxy,
             limit=size,
@@ -188,41 +216,36 @@ async def _categories(request: Request, state: Any, token: str | None, filters: 
 
 
 @router.get("/api/tvbox/categories")
-async def tvbox_categories(request: Request, state: State) -> Response:
-    return await _categories(request, state, request.query_params.get("token"))
+async def tvbox_categories(request: Request, state: State, user: OptionalUser) -> Response:
+    return await _categories(request, state, request.query_params.get("token"), user)
 
 
 @router.get("/api/tvbox/s/{token}/categories")
-async def tvbox_token_categories(token: str, request: Request, state: State) -> Response:
-    return await _categories(request, state, token)
+async def tvbox_token_categories(token: str, request: Request, state: State, user: OptionalUser) -> Response:
+    return await _categories(request, state, token, user)
 
 
 @router.get("/api/tvbox/s/{token}/categories/{filters}")
-async def tvbox_filtered_categories(token: str, filters: str, request: Request, state: State) -> Response:
-    return await _categories(request, state, token, filters)
+async def tvbox_filtered_categories(
+    token: str, filters: str, request: Request, state: State, user: OptionalUser
+) -> Response:
+    return await _categories(request, state, token, user, filters)
 
 
 @router.get("/api/tvbox/s/{token}/cms/{filters}/{key}")
 async def tvbox_cms(token: str, filters: str, key: str, request: Request, state: State) -> Response:
-    username, config = await _holder(request, state, token)
+    username, config = await tvbox_holder(state, token)
     wanted = _filters(filters)
-    site = next((s for s in available_sites(config, username) if s.key == key), None)
-    if site is None:
-        raise ApiError(404, "未找到指定的视频源")
+    site = find_site(config, username, key, message="未找到指定的视频源")
     forwarded = [(k, v[:200]) for k, v in request.query_params.multi_items() if k in tvbox.CMS_QUERY_PARAMS]
     url = _with_query(site.api, urlencode(forwarded)) if forwarded else site.api
-    try:
-        envelope = await state.cms.fetch_json(
-            url, timeout=state.settings.upstream_timeout, source_key=site.key
-        )
-    except SourceError as exc:
-        raise ApiError(502, exc.user_message) from None
+    envelope = await state.cms.fetch_json(url, timeout=state.settings.upstream_timeout, source_key=site.key)
     rewrite = None
-    if "ads" in wanted and state.streams is not None:
+    if "ads" in wanted:
         reroute = _playlist_rewriter(request, state, token)
 
         def rewrite(url: str) -> str:
-            return str(reroute(key, url))
+            return reroute(key, url)
 
     return json_response(tvbox.filter_envelope(envelope, wanted, rewrite), headers=private_cache(60))
 
@@ -231,13 +254,12 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
 async def tvbox_playlist(token: str, key: str, request: Request, state: State) -> Response:
     """A source's playlist with ad blocks removed, for TVBox players (token instead of cookie).
     Variant playlists come back through this route; segments and keys stay upstream URLs."""
-    username, config = await _holder(request, state, token)
-    if not any(s.key == key for s in available_sites(config, username)):
-        raise ApiError(404, "未找到指定的视频源")
+    username, config = await tvbox_holder(state, token)
+    find_site(config, username, key, message="未找到指定的视频源")
     url = (request.query_params.get("url") or "").strip()
     if not url or len(url) > 4096:
-        raise ApiError(400, "缺少 url 参数")
-    opts = await source_options_for(state, key)
+        raise ServiceError(400, "缺少 url 参数")
+    opts = source_options(config, key, ad_default=state.settings.ad_filter)
 
     def mapper(kind: str, target: str) -> str:
         if kind == PLAYLIST and target.lower().startswith(("http://", "https://")):

@@ -5,33 +5,25 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from moontv.errors import ServiceError
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
 from moontv.storage.quota import QuotaExceeded, Quotas, check_room
 from moontv.userdata.favorites import save_favorite as save_one_favorite_per_title
+from moontv.web.common import split_key
 from moontv.web.deps import ActiveUser, State
-from moontv.web.responses import NO_STORE, ApiError, json_response, read_json_object
+from moontv.web.responses import NO_STORE, json_response, read_json_object
+from moontv.web.state import AppState
 
 router = APIRouter()
 
-MAX_KEY = 512
 MAX_TEXT = 1000
 MAX_KEYWORD = 100
-
-
-def split_key(key: Any, message: str = "Invalid key format") -> tuple[str, str]:
-    """``"{source}+{id}"``: both parts non-empty (the id may itself contain '+')."""
-    if not isinstance(key, str) or len(key) > MAX_KEY or "+" not in key:
-        raise ApiError(400, message)
-    source, _, vod_id = key.partition("+")
-    if not source or not vod_id:
-        raise ApiError(400, message)
-    return source, vod_id
 
 
 def _text(value: Any, *, limit: int = MAX_TEXT) -> str:
@@ -59,9 +51,9 @@ def _now_ms() -> int:
 
 def clean_play_record(record: Any) -> dict[str, Any]:
     if not isinstance(record, dict):
-        raise ApiError(400, "Invalid record data")
+        raise ServiceError(400, "Invalid record data")
     try:
-        clean = {
+        clean: dict[str, Any] = {
             "title": _text(record.get("title")).strip(),
             "source_name": _text(record.get("source_name")).strip(),
             "cover": _text(record.get("cover"), limit=2048),
@@ -74,9 +66,9 @@ def clean_play_record(record: Any) -> dict[str, Any]:
             "search_title": _text(record.get("search_title")),
         }
     except (ValueError, TypeError, OverflowError):
-        raise ApiError(400, "Invalid record data") from None
+        raise ServiceError(400, "Invalid record data") from None
     if not clean["title"] or not clean["source_name"] or clean["index"] < 1:
-        raise ApiError(400, "Invalid record data")
+        raise ServiceError(400, "Invalid record data")
     return clean
 
 
@@ -85,9 +77,9 @@ FAVORITE_ORIGINS = ("vod", "live")
 
 def clean_favorite(favorite: Any) -> dict[str, Any]:
     if not isinstance(favorite, dict):
-        raise ApiError(400, "Invalid favorite data")
+        raise ServiceError(400, "Invalid favorite data")
     try:
-        clean = {
+        clean: dict[str, Any] = {
             "source_name": _text(favorite.get("source_name")).strip(),
             "total_episodes": _int(favorite.get("total_episodes")),
             "title": _text(favorite.get("title")).strip(),
@@ -97,9 +89,9 @@ def clean_favorite(favorite: Any) -> dict[str, Any]:
             "search_title": _text(favorite.get("search_title")),
         }
     except (ValueError, TypeError, OverflowError):
-        raise ApiError(400, "Invalid favorite data") from None
+        raise ServiceError(400, "Invalid favorite data") from None
     if not clean["title"] or not clean["source_name"]:
-        raise ApiError(400, "Invalid favorite data")
+        raise ServiceError(400, "Invalid favorite data")
     if favorite.get("origin") in FAVORITE_ORIGINS:  # Selene tells live channels from videos by it
         clean["origin"] = favorite["origin"]
     return clean
@@ -120,7 +112,7 @@ def _number_or_zero(value: Any) -> float:
 
 def clean_skip_config(config: Any) -> dict[str, Any]:
     if not isinstance(config, dict):
-        raise ApiError(400, "缺少必要参数")
+        raise ServiceError(400, "缺少必要参数")
     return {
         "enable": bool(config.get("enable")),
         "intro_time": _number_or_zero(config.get("intro_time")),
@@ -135,14 +127,16 @@ async def _keyed_payload(request: Request, field: str, missing: str) -> tuple[st
     body = await read_json_object(request)
     key, value = body.get("key"), body.get(field)
     if not key or not value:
-        raise ApiError(400, missing)
+        raise ServiceError(400, missing)
     return key, value
 
 
+RecordKey = Annotated[str | None, Query(description='"{source}+{id}"; without it: every entry')]
+
+
 async def _delete_one_or_all(
-    request: Request, delete_one: Callable[[str], Awaitable[None]], delete_all: Callable[[], Awaitable[None]]
+    key: str | None, delete_one: Callable[[str], Awaitable[None]], delete_all: Callable[[], Awaitable[None]]
 ) -> Response:
-    key = request.query_params.get("key")
     if key:
         split_key(key)
         await delete_one(key)
@@ -151,14 +145,14 @@ async def _delete_one_or_all(
     return json_response({"success": True})
 
 
-async def _room_for(state: State, user: str, kind: str, key: str) -> None:
+async def _room_for(state: AppState, user: str, kind: str, key: str) -> None:
     """409 with the limit when ``key`` is a new entry and the user's list is full (settings)."""
     settings = state.settings
     quotas = Quotas(settings.max_play_records, settings.max_favorites, settings.max_skip_configs)
     try:
         await check_room(state.storage, quotas, user, kind, key)
     except QuotaExceeded as exc:
-        raise ApiError(409, str(exc), limit=exc.limit) from None
+        raise ServiceError(409, str(exc), limit=exc.limit) from None
 
 
 @router.get("/api/playrecords")
@@ -177,18 +171,17 @@ async def save_play_record(request: Request, state: State, user: ActiveUser) -> 
 
 
 @router.delete("/api/playrecords")
-async def delete_play_records(request: Request, state: State, user: ActiveUser) -> Response:
+async def delete_play_records(state: State, user: ActiveUser, key: RecordKey = None) -> Response:
     storage, name = state.storage, user.username
     return await _delete_one_or_all(
-        request,
+        key,
         lambda key: storage.delete_play_record(name, key),
         lambda: storage.delete_all_play_records(name),
     )
 
 
 @router.get("/api/favorites")
-async def get_favorites(request: Request, state: State, user: ActiveUser) -> Response:
-    key = request.query_params.get("key")
+async def get_favorites(state: State, user: ActiveUser, key: RecordKey = None) -> Response:
     if key:
         split_key(key)
         return json_response(await state.storage.get_favorite(user.username, key), headers=NO_STORE)
@@ -206,10 +199,10 @@ async def save_favorite(request: Request, state: State, user: ActiveUser) -> Res
 
 
 @router.delete("/api/favorites")
-async def delete_favorites(request: Request, state: State, user: ActiveUser) -> Response:
+async def delete_favorites(state: State, user: ActiveUser, key: RecordKey = None) -> Response:
     storage, name = state.storage, user.username
     return await _delete_one_or_all(
-        request, lambda key: storage.delete_favorite(name, key), lambda: storage.delete_all_favorites(name)
+        key, lambda key: storage.delete_favorite(name, key), lambda: storage.delete_all_favorites(name)
     )
 
 
@@ -228,17 +221,20 @@ async def add_search_history(request: Request, state: State, user: ActiveUser) -
     keyword = body.get("keyword")
     keyword = keyword.strip() if isinstance(keyword, str) else ""
     if not keyword:
-        raise ApiError(400, "Keyword is required")
+        raise ServiceError(400, "Keyword is required")
     if len(keyword) > MAX_KEYWORD:
-        raise ApiError(400, f"Keyword is too long (max {MAX_KEYWORD} characters)")
+        raise ServiceError(400, f"Keyword is too long (max {MAX_KEYWORD} characters)")
     await state.storage.add_search_history(user.username, keyword)
     history = await state.storage.get_search_history(user.username)
     return json_response(history[:SEARCH_HISTORY_LIMIT])
 
 
 @router.delete("/api/searchhistory")
-async def delete_search_history(request: Request, state: State, user: ActiveUser) -> Response:
-    keyword = request.query_params.get("keyword")
+async def delete_search_history(
+    state: State,
+    user: ActiveUser,
+    keyword: Annotated[str | None, Query(description="without it: the whole history")] = None,
+) -> Response:
     await state.storage.delete_search_history(user.username, keyword.strip() if keyword else None)
     return json_response({"success": True})
 
@@ -247,8 +243,12 @@ async def delete_search_history(request: Request, state: State, user: ActiveUser
 
 
 @router.get("/api/skipconfigs")
-async def get_skip_configs(request: Request, state: State, user: ActiveUser) -> Response:
-    source, vod_id = request.query_params.get("source"), request.query_params.get("id")
+async def get_skip_configs(
+    state: State,
+    user: ActiveUser,
+    source: Annotated[str | None, Query()] = None,
+    vod_id: Annotated[str | None, Query(alias="id", description="with source: one entry")] = None,
+) -> Response:
     if source and vod_id:
         return json_response(
             await state.storage.get_skip_config(user.username, f"{source}+{vod_id}"), headers=NO_STORE
@@ -261,7 +261,7 @@ async def save_skip_config(request: Request, state: State, user: ActiveUser) -> 
     body = await read_json_object(request)
     key, config = body.get("key"), body.get("config")
     if not key or not config:
-        raise ApiError(400, "缺少必要参数")
+        raise ServiceError(400, "缺少必要参数")
     split_key(key, "无效的key格式")
     await _room_for(state, user.username, "skip", key)
     await state.storage.set_skip_config(user.username, key, clean_skip_config(config))
@@ -269,10 +269,11 @@ async def save_skip_config(request: Request, state: State, user: ActiveUser) -> 
 
 
 @router.delete("/api/skipconfigs")
-async def delete_skip_config(request: Request, state: State, user: ActiveUser) -> Response:
-    key = request.query_params.get("key")
+async def delete_skip_config(
+    state: State, user: ActiveUser, key: Annotated[str | None, Query(description='"{source}+{id}"')] = None
+) -> Response:
     if not key:
-        raise ApiError(400, "缺少必要参数")
+        raise ServiceError(400, "缺少必要参数")
     split_key(key, "无效的key格式")
     await state.storage.delete_skip_config(user.username, key)
     return json_response({"success": True})

@@ -52,4 +52,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and (not .Values.auth.password) (not .Values.existingSecret) -}}
 {{- fail "auth.password (or existingSecret with PASSWORD) is required" -}}
 {{- end -}}
+{{- $stop := add (int .Values.shutdown.preStopSleepSeconds) (int .Values.shutdown.drainSeconds) (int .Values.shutdown.graceSeconds) -}}
+{{- if le (int .Values.terminationGracePeriodSeconds) $stop -}}
+{{- fail "terminationGracePeriodSeconds must exceed shutdown.preStopSleepSeconds + drainSeconds + graceSeconds" -}}
+{{- end -}}
+{{- if not (has .Values.podAntiAffinity (list "soft" "hard" "none")) -}}
+{{- fail "podAntiAffinity must be soft, hard or none" -}}
+{{- end -}}
 {{- end -}}

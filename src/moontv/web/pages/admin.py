@@ -6,19 +6,24 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from moontv.web.deps import OptionalUser, State
-from moontv.web.rendering import page_guard, render
+from moontv.web.deps import PageUser, State
+from moontv.web.rendering import render
 
 router = APIRouter()
 
 
 @router.get("/admin")
-async def admin_page(request: Request, state: State, user: OptionalUser) -> Response:
-    if (redirect := page_guard(request, state, user)) is not None:
-        return redirect
-    assert user is not None
+async def admin_page(request: Request, state: State, user: PageUser) -> Response:
     if not user.is_admin:
         return await render(
             request, "message.html", 403, heading="权限不足", message="只有站长和管理员可以访问管理面板。"
         )
-    return await render(request, "admin.html", nav="admin", username=user.username, role=user.role)
+    snapshot = await state.config.get()
+    return await render(
+        request,
+        "admin.html",
+        nav="admin",
+        username=user.username,
+        role=user.role,
+        no_sources=not snapshot.config["SourceConfig"],
+    )

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from moontv.web.deps import OptionalUser, State
-from moontv.web.rendering import page_guard, render
+from moontv.web.deps import PageUser, State
+from moontv.web.rendering import render
 
 router = APIRouter()
 PAGE_TYPES = ("movie", "tv", "show", "anime", "custom")
@@ -15,9 +15,7 @@ PAGE_TITLES = {"movie": "电影", "tv": "剧集", "show": "综艺", "anime": "�
 
 
 @router.get("/douban")
-async def douban_page(request: Request, state: State, user: OptionalUser) -> Response:
-    if (redirect := page_guard(request, state, user)) is not None:
-        return redirect
+async def douban_page(request: Request, state: State, user: PageUser) -> Response:
     page_type = request.query_params.get("type") or "movie"
     if page_type not in PAGE_TYPES:
         page_type = "movie"

@@ -10,18 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.config.admin import available_sites
-from moontv.web.deps import OptionalUser, State
+from moontv.web.deps import PageUser, State
 from moontv.web.pages.cards import card, sorted_items
-from moontv.web.rendering import page_guard, render
+from moontv.web.rendering import render
 
 router = APIRouter()
 
 
 @router.get("/")
-async def home(request: Request, state: State, user: OptionalUser) -> Response:
-    if (redirect := page_guard(request, state, user)) is not None:
-        return redirect
-    assert user is not None
+async def home(request: Request, state: State, user: PageUser) -> Response:
     records: dict[str, dict[str, Any]] = {}
     favorites: dict[str, dict[str, Any]] = {}
     if not user.banned:
@@ -83,10 +80,7 @@ def _paged(items: list[tuple[str, dict[str, Any]]], page: int) -> _Pager:
 
 
 @router.get("/search")
-async def search_page(request: Request, state: State, user: OptionalUser) -> Response:
-    if (redirect := page_guard(request, state, user)) is not None:
-        return redirect
-    assert user is not None
+async def search_page(request: Request, state: State, user: PageUser) -> Response:
     q = (request.query_params.get("q") or "").strip()[:100]
     snapshot = await state.config.get()
     sources = [{"key": s.key, "name": s.name} for s in available_sites(snapshot.config, user.username)]
@@ -102,4 +96,6 @@ async def search_page(request: Request, state: State, user: OptionalUser) -> Res
         boot={"q": q, "sources": sources, "history": history, "params": params},
         q=q,
         history=history,
+        no_sources=not sources,
+        can_add_sources=user.is_admin,
     )

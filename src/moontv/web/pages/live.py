@@ -7,18 +7,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.live.access import available_lives, web_live_enabled
-from moontv.web.deps import OptionalUser, State
+from moontv.web.deps import PageUser, State
 from moontv.web.i18n import strings
-from moontv.web.rendering import asset, page_guard, render
+from moontv.web.rendering import asset, render
 
 router = APIRouter()
 
 
 @router.get("/live")
-async def live_page(request: Request, state: State, user: OptionalUser) -> Response:
-    if (redirect := page_guard(request, state, user)) is not None:
-        return redirect
-    assert user is not None
+async def live_page(request: Request, state: State, user: PageUser) -> Response:
     config = (await state.config.get()).config
     if not web_live_enabled(config):
         t = strings(request)

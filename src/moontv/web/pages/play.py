@@ -6,17 +6,14 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from moontv.web.deps import OptionalUser, State
-from moontv.web.rendering import asset, page_guard, render
+from moontv.web.deps import PageUser, State
+from moontv.web.rendering import asset, render
 
 router = APIRouter()
 
 
 @router.get("/play")
-async def play_page(request: Request, state: State, user: OptionalUser) -> Response:
-    if (redirect := page_guard(request, state, user)) is not None:
-        return redirect
-    assert user is not None
+async def play_page(request: Request, state: State, user: PageUser) -> Response:
     qp = request.query_params
     params = {
         name: (qp.get(name) or "").strip()[:200]

@@ -378,6 +378,10 @@
     const users = [...userConfig.Users].sort((a, b) => userOrder(a) - userOrder(b));
     $("#user-count").textContent = String(users.length);
     const body = $("#users-table tbody");
+    // a re-render replaces the row buttons: keep keyboard focus on the same action of the same user
+    const focused = body.contains(document.activeElement) ? document.activeElement : null;
+    const keep = focused && focused.dataset.act
+      ? { user: focused.closest("tr").dataset.username, act: focused.dataset.act } : null;
     body.replaceChildren();
     const isOwner = myRole === "owner";
     for (const u of users) {
@@ -404,6 +408,11 @@
         el("td", {}, el("span", { class: u.banned ? "pill pill-off" : "pill pill-on", text: u.banned ? tr("已封禁") : tr("正常") })),
         el("td", { text: u.tvbox && u.tvbox.active ? tr("已启用") : "" }),
         el("td", { class: "row-actions" }, actions)));
+    }
+    if (keep) {
+      const again = [...body.querySelectorAll("tr[data-username]")].find((row) => row.dataset.username === keep.user);
+      const button = again && again.querySelector(`button[data-act="${keep.act}"]`);
+      if (button) button.focus();
     }
     void sources;
   }

@@ -6,10 +6,10 @@ import { renderSkip } from "./skip.js";
 import { renderFavorite } from "./favorite.js";
 import { resolve } from "./sources.js";
 import "./keyboard.js";
+import "./gestures.js";
 import { initDanmaku } from "./danmaku.js";
 import "./downloads.js";
 import "./browser-download.js";
-import "./gestures.js";
 
 $("play-desc").addEventListener("click", () => $("play-desc").classList.toggle("is-open"));
 loadVolume();
