@@ -185,9 +185,8 @@ def test_fmp4_init_segments_are_proxied_with_segments(app: LiveServer, cdn: Upst
     assert init.status_code == 200 and init.content[4:8] == b"ftyp"
 
 
-def test_aes128_keys_go_through_the_key_proxy_and_encrypted_ads_are_found(
-    app: LiveServer, cdn: Upstream, hls_root: Path, tmp_path: Path
-) -> None:
+def encrypted_stream(hls_root: Path) -> bytes:
+    """``enc/index.m3u8``: the mid-roll scenario under one AES-128 key (sequence IVs); returns the key."""
     key = bytes(range(16))
     folder = hls_root / "enc"
     folder.mkdir(exist_ok=True)
@@ -208,6 +207,13 @@ def test_aes128_keys_go_through_the_key_proxy_and_encrypted_ads_are_found(
         lines += ["#EXTINF:2.000000,", f"{src}{n}.ts"]
     lines.append("#EXT-X-ENDLIST")
     (folder / "index.m3u8").write_text("\n".join(lines) + "\n")
+    return key
+
+
+def test_aes128_keys_go_through_the_key_proxy_and_encrypted_ads_are_found(
+    app: LiveServer, cdn: Upstream, hls_root: Path, tmp_path: Path
+) -> None:
+    key = encrypted_stream(hls_root)
     client = app.login()
     response = proxied(client, f"{cdn.url}/enc/index.m3u8")
     assert response.headers["x-moontv-ads-removed"] == "1 blocks, 6.000 seconds"
@@ -225,6 +231,29 @@ def test_aes128_keys_go_through_the_key_proxy_and_encrypted_ads_are_found(
     sealed = httpx.get(segments[3]).content
     opened = aes_cbc_decrypt(key, (6).to_bytes(16, "big"), sealed[:4096], padding=False)
     assert read_ts(opened).start == pytest.approx(7.48, abs=0.01)
+
+
+def test_encrypted_segments_are_relayed_opaque_and_only_with_their_own_signature(
+    app: LiveServer, cdn: Upstream, hls_root: Path
+) -> None:
+    key = encrypted_stream(hls_root)
+    set_source(app, "sealed", proxySegments=True)
+    client = app.login()
+    text = proxied(client, f"{cdn.url}/enc/index.m3u8", "sealed").text
+    segments = [urljoin(f"{app.url}/api/proxy/m3u8", uri) for uri in segment_urls(text)]
+    assert len(segments) == 10 and all("enc=1" in uri for uri in segments)
+    for uri in segments:  # ciphertext has no media signature: relayed, not refused
+        answer = client.get(uri)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/octet-stream"
+        assert answer.headers["content-disposition"] == "attachment"
+    first = client.get(segments[0]).content
+    plain = aes_cbc_decrypt(key, (0).to_bytes(16, "big"), first)
+    assert plain == (hls_root / "clean" / "seg000.ts").read_bytes()
+    # the flag is part of what was signed: it cannot be added to, or dropped from, another link
+    assert client.get(segments[0].replace("&enc=1", "")).status_code == 403
+    clear = segment_urls(proxied(client, f"{cdn.url}/mid.m3u8", "sealed").text)[0]
+    assert client.get(urljoin(f"{app.url}/api/proxy/m3u8", clear) + "&enc=1").status_code == 403
 
 
 def test_upstream_errors_are_clear_json(app: LiveServer, cdn: Upstream) -> None:
