@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.admin.test_validity_and_refresh import _titles
 from tests.conftest import free_port
 from tests.support import LiveServer, settings_for, write_config
 
@@ -96,14 +97,16 @@ def test_healthcheck(tmp_path: Path) -> None:
     assert down.returncode == 1 and "unhealthy" in down.stderr
 
 
-def test_sources_check_reports_each_source(tmp_path: Path, fake_cms_factory) -> None:
-    good, bad = fake_cms_factory(), fake_cms_factory(fault="500")
+def test_sources_check_reports_each_source(tmp_path: Path, fake_cms_factory, stream_host: str) -> None:
+    """The admin validity check from the command line: a source counts as good only when one of its
+    playlists and that playlist's first segment load."""
+    good, bad = fake_cms_factory(_titles(f"{stream_host}/hls/index.m3u8")), fake_cms_factory(fault="500")
     write_config(tmp_path / "config.json", {"good": good.base_url, "bad": bad.base_url})
     result = run_cli(
         "sources",
         "check",
         "--query",
-        "流浪星球",
+        "星",
         "--progress",
         "--config",
         str(tmp_path / "config.json"),

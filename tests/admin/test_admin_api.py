@@ -556,3 +556,11 @@ def test_bad_bodies_are_4xx(live_app) -> None:
         owner.post("/api/admin/source", json={"action": "batchDelete", "keys": [1, None]}).status_code == 400
     )
     assert owner.post("/api/admin/user", json={"action": "add", "targetUsername": 5}).status_code == 400
+
+
+def test_the_site_request_model_knows_every_field_the_site_settings_take() -> None:
+    """An admin request with an unknown field is a 400; a field the settings do take must not be one."""
+    from moontv.admin import site
+    from moontv.web.admin_requests import SiteRequest
+
+    assert set(site.STRINGS) | set(site.BOOLS) <= set(SiteRequest.model_fields)

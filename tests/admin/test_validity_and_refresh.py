@@ -27,28 +27,6 @@ def wait_job(client: httpx.Client, job_id: str) -> dict:
     raise AssertionError("validity check did not finish")
 
 
-@pytest.fixture
-def stream_host(tmp_path):  # type: ignore[no-untyped-def]
-    """A CDN with one tiny VOD stream at /hls/index.m3u8 (a master playlist at /hls/master.m3u8)."""
-    from tests.ui.support import Cdn
-
-    hls = tmp_path / "cdn" / "hls"
-    hls.mkdir(parents=True)
-    (hls / "index.m3u8").write_text(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg000.ts\n#EXT-X-ENDLIST\n"
-    )
-    (hls / "master.m3u8").write_text(
-        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=500000,RESOLUTION=640x360\nindex.m3u8\n"
-    )
-    (hls / "noseg.m3u8").write_text(
-        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\ngone.ts\n#EXT-X-ENDLIST\n"
-    )
-    (hls / "seg000.ts").write_bytes(b"\x47" + bytes(187) * 1)
-    cdn = Cdn(tmp_path / "cdn").start()
-    yield cdn.url
-    cdn.stop()
-
-
 def _titles(stream: str) -> list[dict]:
     return [
         make_item(1, "星际迷航", groups=[("ffm3u8", [("第01集", stream)])]),

@@ -34,6 +34,7 @@ class SiteRequest(_Request):
     DanmakuApiBaseUrl: Any = None
     TVBoxEnabled: Any = None
     TVBoxPassword: Any = None
+    WebLiveEnabled: Any = None
 
 
 class SourceRequest(_Request):
