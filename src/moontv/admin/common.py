@@ -53,3 +53,24 @@ def source_key(value: Any) -> str:
     if len(value) > MAX_NAME or any(c in value for c in "+/, \t\n"):
         raise AdminError(400, "源 key 不能包含 + / , 或空白")
     return value
+
+
+def find_entry(entries: list[dict[str, Any]], key: Any, missing: str) -> dict[str, Any]:
+    """The entry of a keyed list (sources, live sources) named ``key``; 400 without a key, 404 (``missing``)
+    when there is none."""
+    if not isinstance(key, str) or not key:
+        raise AdminError(400, "缺少 key 参数")
+    for entry in entries:
+        if entry.get("key") == key:
+            return entry
+    raise AdminError(404, missing)
+
+
+def forget_keys(config: dict[str, Any], keys: set[str], *, group_field: str, user_field: str) -> None:
+    """Deleted entries leave no dangling references in groups' or users' allow-lists."""
+    for group in config["UserConfig"].get("Groups") or []:
+        if isinstance(group.get(group_field), list):
+            group[group_field] = [k for k in group[group_field] if k not in keys]
+    for user in config["UserConfig"]["Users"]:
+        if isinstance(user.get(user_field), list):
+            user[user_field] = [k for k in user[user_field] if k not in keys]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from moontv.admin import AdminError
-from moontv.admin.common import MAX_URL, http_url, source_key, string_list, text
+from moontv.admin.common import MAX_URL, find_entry, forget_keys, http_url, source_key, string_list, text
 from moontv.admin.sources import sort_by_keys
 
 ACTIONS = ("add", "edit", "enable", "disable", "delete", "sort", "batchDelete")
@@ -32,21 +32,11 @@ def _epg(body: dict[str, Any]) -> str:
 
 
 def _find(config: dict[str, Any], key: Any) -> dict[str, Any]:
-    if not isinstance(key, str) or not key:
-        raise AdminError(400, "缺少 key 参数")
-    for entry in config["LiveConfig"]:
-        if entry.get("key") == key:
-            return entry
-    raise AdminError(404, "直播源不存在")
+    return find_entry(config["LiveConfig"], key, "直播源不存在")
 
 
 def _forget(config: dict[str, Any], keys: set[str]) -> None:
-    for group in config["UserConfig"].get("Groups") or []:
-        if isinstance(group.get("liveKeys"), list):
-            group["liveKeys"] = [k for k in group["liveKeys"] if k not in keys]
-    for user in config["UserConfig"]["Users"]:
-        if isinstance(user.get("enabledLives"), list):
-            user["enabledLives"] = [k for k in user["enabledLives"] if k not in keys]
+    forget_keys(config, keys, group_field="liveKeys", user_field="enabledLives")
 
 
 def check(body: dict[str, Any]) -> str:

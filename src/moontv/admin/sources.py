@@ -5,28 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from moontv.admin import AdminError
-from moontv.admin.common import http_url, source_key, string_list, text
+from moontv.admin.common import find_entry, forget_keys, http_url, source_key, string_list, text
 
 ACTIONS = ("add", "edit", "enable", "disable", "delete", "sort", "batchEnable", "batchDisable", "batchDelete")
 
 
 def _find(config: dict[str, Any], key: Any) -> dict[str, Any]:
-    if not isinstance(key, str) or not key:
-        raise AdminError(400, "缺少 key 参数")
-    for entry in config["SourceConfig"]:
-        if entry.get("key") == key:
-            return entry
-    raise AdminError(404, "源不存在")
+    return find_entry(config["SourceConfig"], key, "源不存在")
 
 
 def _forget_keys(config: dict[str, Any], keys: set[str]) -> None:
-    """Deleted sources leave no dangling references in groups or per-user allow-lists."""
-    for group in config["UserConfig"].get("Groups") or []:
-        if isinstance(group.get("sourceKeys"), list):
-            group["sourceKeys"] = [k for k in group["sourceKeys"] if k not in keys]
-    for user in config["UserConfig"]["Users"]:
-        if isinstance(user.get("enabledApis"), list):
-            user["enabledApis"] = [k for k in user["enabledApis"] if k not in keys]
+    forget_keys(config, keys, group_field="sourceKeys", user_field="enabledApis")
 
 
 def check(body: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ from moontv.web.admin_requests import (
 from moontv.web.common import apply_change, expected_version, set_session_cookie
 from moontv.web.deps import AdminUser, State, owner_only
 from moontv.web.responses import NO_STORE, json_response, read_json_object
-from moontv.web.tvbox_access import tvbox_url
+from moontv.web.tvbox_access import token_status, tvbox_url
 
 router = APIRouter()
 
@@ -108,17 +108,7 @@ async def reset_config(
 
 @router.get("/api/admin/tvbox")
 async def get_tvbox(request: Request, state: State, user: AdminUser) -> Response:
-    snapshot = await state.config.get()
-    return json_response(
-        {
-            "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
-            "token": await state.tvbox.info(user.username),
-            "url": None,
-            "urlTemplate": tvbox_url(request, state.settings, "<token>"),
-            "filters": ["adult", "ads"],
-        },
-        headers=NO_STORE,
-    )
+    return json_response(await token_status(request, state, user.username), headers=NO_STORE)
 
 
 @router.post("/api/admin/tvbox")

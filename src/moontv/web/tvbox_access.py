@@ -48,3 +48,15 @@ async def tvbox_holder(
 
 def tvbox_url(request: Request, settings: Settings, token: str) -> str:
     return f"{origin(request, settings)}/api/tvbox/config?token={quote(token, safe='')}"
+
+
+async def token_status(request: Request, state: AppState, username: str) -> dict[str, Any]:
+    """What the TVBox settings show a user about their own token (the secret itself is never shown)."""
+    snapshot = await state.config.get()
+    return {
+        "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
+        "token": await state.tvbox.info(username),
+        "url": None,
+        "urlTemplate": tvbox_url(request, state.settings, "<token>"),
+        "filters": ["adult", "ads"],
+    }

@@ -38,24 +38,14 @@ from moontv.web.forwarded import origin
 from moontv.web.playlists import render_playlist
 from moontv.web.responses import NO_STORE, json_response, private_cache, read_json_object
 from moontv.web.state import AppState
-from moontv.web.tvbox_access import tvbox_holder, tvbox_url
+from moontv.web.tvbox_access import token_status, tvbox_holder, tvbox_url
 
 router = APIRouter()
 
 
 @router.get("/api/tvbox/token")
 async def get_own_token(request: Request, state: State, user: CurrentUser) -> Response:
-    snapshot = await state.config.get()
-    return json_response(
-        {
-            "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
-            "token": await state.tvbox.info(user.username),
-            "url": None,
-            "urlTemplate": tvbox_url(request, state.settings, "<token>"),
-            "filters": ["adult", "ads"],
-        },
-        headers=NO_STORE,
-    )
+    return json_response(await token_status(request, state, user.username), headers=NO_STORE)
 
 
 @router.post("/api/tvbox/token")
