@@ -126,7 +126,8 @@ def test_rolling_restart_and_kill(tmp_path: Path, redis_server: str, fake_cms_fa
     finally:
         load.stop.set()
         for thread in threads:
-            thread.join(timeout=30)
+            if thread.is_alive():  # not started when the cluster failed to come up
+                thread.join(timeout=30)
         try:
             survivors = [r for r in cluster.replicas if r.proc is not None and r.proc.poll() is None]
             if survivors:
