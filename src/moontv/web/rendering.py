@@ -39,6 +39,7 @@ SHELL_ASSETS = (
     "app.js",
     "home.js",
     "search.js",
+    "search-sources.js",
     "play/main.js",
     "login.js",
     "icons.svg",

@@ -96,6 +96,7 @@ async def search_page(request: Request, state: State, user: PageUser) -> Respons
         boot={"q": q, "sources": sources, "history": history, "params": params},
         q=q,
         history=history,
+        sources=sources,
         no_sources=not sources,
         can_add_sources=user.is_admin,
     )

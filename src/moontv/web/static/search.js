@@ -117,7 +117,10 @@
     filters: { source: params.filter_sources || "", title: params.titles || "", year: params.years || "" },
     shown: PAGE,
   };
-  const selected = (params.sources || "").split(",").filter(Boolean);
+  const known = new Set((page.sources || []).map((s) => s.key));
+  const savedSources = Array.isArray(pref("savedSources")) ? pref("savedSources").filter((key) => known.has(key)) : [];
+  const asked = (params.sources || "").split(",").filter(Boolean);
+  const selected = asked.length ? asked : savedSources;
   const totalSources = selected.length ? selected.length : (page.sources || []).length;
 
   const $ = (id) => document.getElementById(id);
