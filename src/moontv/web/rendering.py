@@ -112,6 +112,7 @@ def _base_context(request: Request) -> dict[str, Any]:
         "site_name": site_name,
         "nav_user": principal,
         "nav_active": request.scope.get("moontv.nav", ""),
+        "has_custom_categories": bool(request.scope.get("moontv.has_custom")),
         "boot": boot,
         "version": __version__,
     }
@@ -159,6 +160,9 @@ async def render(
         "url": site.get("DoubanImageProxy") or "",
     }
     request.scope["moontv.page_boot"] = boot or {}
+    request.scope["moontv.has_custom"] = any(
+        not c.get("disabled") and c.get("query") for c in snapshot.config.get("CustomCategories") or []
+    )
     request.scope["moontv.nav"] = nav
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
