@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from moontv import __version__
 from moontv.auth.service import Principal
+from moontv.web.changelog import releases
 from moontv.web.deps import optional_user
 from moontv.web.i18n import catalog, request_lang
 from moontv.web.state import AppState
@@ -115,6 +116,7 @@ def _base_context(request: Request) -> dict[str, Any]:
         "has_custom_categories": bool(request.scope.get("moontv.has_custom")),
         "boot": boot,
         "version": __version__,
+        "releases": releases(lang),
     }
 
 
