@@ -53,6 +53,7 @@
     doubanImageProxyType: null,
     doubanImageProxyUrl: "",
     tvMode: null,
+    simpleMode: false,
   };
   function pref(name) {
     let raw = null;
@@ -264,6 +265,7 @@
     else delete document.documentElement.dataset.tv;
   }
   applyTvMode();
+  document.documentElement.classList.toggle("simple-mode", Boolean(pref("simpleMode")));
   if (typeof window.matchMedia === "function") window.matchMedia(TV_QUERY).addEventListener("change", applyTvMode);
 
   /* Arrow keys, Home and End move focus among ``items`` (a menu's roving focus). */
@@ -320,7 +322,7 @@
     });
   }
 
-  const BOOL_PREFS = ["defaultAggregateSearch", "defaultStreamSearch", "enableSearchSuggestions", "enable_blockad", "enablePreferBestSource"];
+  const BOOL_PREFS = ["defaultAggregateSearch", "defaultStreamSearch", "enableSearchSuggestions", "enable_blockad", "enablePreferBestSource", "simpleMode"];
   function initSettings() {
     const dialog = document.getElementById("settings-dialog");
     const form = document.getElementById("settings-form");
@@ -341,6 +343,7 @@
     form.doubanImageProxyType.addEventListener("change", syncCustom);
     form.addEventListener("submit", (ev) => {
       if (ev.submitter && ev.submitter.value !== "save") return;
+      const wasSimple = Boolean(pref("simpleMode"));
       for (const name of BOOL_PREFS) setPref(name, form[name].checked);
       const timeout = Number(form.requestTimeout.value);
       setPref("requestTimeout", timeout >= 1 && timeout <= 60 ? Math.round(timeout) : null);
@@ -351,7 +354,7 @@
       setCookie("theme", form.theme.value);
       document.documentElement.dataset.theme = form.theme.value;
       window.dispatchEvent(new CustomEvent("moontv:settings"));
-      if (form.lang.value !== boot.lang) {
+      if (form.lang.value !== boot.lang || form.simpleMode.checked !== wasSimple) {
         setCookie("lang", form.lang.value);
         location.reload();
         return;

@@ -186,7 +186,8 @@
     })));
     shelf.hidden = false;
   }
-  for (const shelf of document.querySelectorAll(".douban-shelf")) loadShelf(shelf);
+  const simple = Boolean(M.pref("simpleMode"));  // simple mode: no Douban or Bangumi rows
+  if (!simple) for (const shelf of document.querySelectorAll(".douban-shelf")) loadShelf(shelf);
 
   // Bangumi: today's new anime episodes (Bangumi numbers the weekdays 1 = Monday ... 7 = Sunday)
   async function loadBangumi(shelf) {
@@ -210,7 +211,7 @@
     shelf.hidden = false;
   }
   const bangumi = document.querySelector(".bangumi-shelf");
-  if (bangumi) loadBangumi(bangumi);
+  if (bangumi && !simple) loadBangumi(bangumi);
 
   // ---- announcement ----
   const text = page.announcement || "";
