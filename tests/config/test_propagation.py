@@ -102,9 +102,10 @@ async def test_replicas_seeding_the_config_together_all_start(
     try:
         text = '{"api_site": {"a": {"api": "https://cms.example/api.php/provide/vod", "name": "A"}}}'
         services = [ConfigService(storage, settings, text, ttl=0) for storage in stores]
-        snapshots = await asyncio.gather(*(s.initialise(file_exists=True) for s in services))
-        assert len({snapshot.version for snapshot in snapshots}) == 1
-        assert all("a" in str(snapshot.config["SourceConfig"]) for snapshot in snapshots)
+        await asyncio.gather(*(s.initialise(file_exists=True) for s in services))  # none raises
+        settled = [await s.get() for s in services]  # ttl=0: each re-reads the stored document
+        assert len({snapshot.version for snapshot in settled}) == 1
+        assert all("a" in str(snapshot.config["SourceConfig"]) for snapshot in settled)
     finally:
         for storage in stores:
             await storage.close()
