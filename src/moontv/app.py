@@ -93,7 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "MoonTV %s ready: storage=%s sources=%d",
                 __version__,
                 state.storage.kind,
-                len((await state.config.get()).config["SourceConfig"]),
+                len((await state.config.view()).sources),
             )
             try:
                 yield

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from moontv import __version__
 
@@ -162,24 +162,21 @@ def cmd_user(args: argparse.Namespace) -> int:
     import asyncio
 
     from moontv.auth.service import AuthError, validate_password, validate_username
-    from moontv.config.admin import find_user
+    from moontv.config.document import find_user
 
     settings = _settings(args)
 
     async def run() -> int:
         async with _services(settings) as (storage, config, auth):
             if args.user_cmd == "list":
-                snapshot = await config.get()
+                view = await config.view()
                 online = await storage.get_last_online()
                 print(f"{'USERNAME':<24} {'ROLE':<6} {'STATUS':<7} {'GROUP':<12} LAST ONLINE")
-                for user in snapshot.config["UserConfig"]["Users"]:
-                    last = online.get(user["username"]) or user.get("lastOnline")
+                for user in view.users:
+                    last = online.get(user.username) or user.last_online
                     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last / 1000)) if last else "-"
-                    status = "banned" if user.get("banned") else "active"
-                    print(
-                        f"{user['username']:<24} {user.get('role', 'user'):<6} {status:<7} "
-                        f"{user.get('group') or '-':<12} {when}"
-                    )
+                    status = "banned" if user.banned else "active"
+                    print(f"{user.username:<24} {user.role:<6} {status:<7} {user.group or '-':<12} {when}")
                 return 0
             try:
                 username = validate_username(args.username)
@@ -188,7 +185,7 @@ def cmd_user(args: argparse.Namespace) -> int:
                     await auth.create_user(username, password)
                     if args.admin:
 
-                        def promote(cfg: dict) -> None:
+                        def promote(cfg: dict[str, Any]) -> None:
                             entry = find_user(cfg, username)
                             if entry is not None:
                                 entry["role"] = "admin"
@@ -264,7 +261,6 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
     import asyncio
 
     from moontv.admin.validity import ValidityChecker
-    from moontv.config.admin import enabled_sites
     from moontv.streams.netguard import NetGuard
 
     settings = _settings(args)
@@ -272,8 +268,7 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         async with _services(settings) as (_, config, _auth):
-            snapshot = await config.get()
-            sites = enabled_sites(snapshot.config)
+            sites = (await config.view()).enabled_sites()
             if not sites:
                 print("no enabled sources configured")
                 return 1

@@ -27,7 +27,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from moontv.config.admin import available_sites
+from moontv.config.view import AdminConfigView
 from moontv.sources.models import ApiSite, SourceError
 
 log = logging.getLogger("moontv.scheduler")
@@ -261,24 +261,23 @@ class RefreshScheduler:
         ok = sum(1 for item in report.values() if not item.get("error"))
         summary.live = f"{ok}/{len(report)} ok"
 
-    async def _users(self, config: dict[str, Any]) -> list[str]:
+    async def _users(self, view: AdminConfigView) -> list[str]:
         names = dict.fromkeys(await self._storage.list_users())
         if self._owner:
             names.setdefault(self._owner, None)
-        for user in config["UserConfig"]["Users"]:
-            if isinstance(user.get("username"), str):
-                names.setdefault(user["username"], None)
+        for name in view.usernames():
+            names.setdefault(name, None)
         return list(names)
 
     async def _episodes(self, summary: RunSummary) -> None:
         """Refresh episode counts: each user's entries only from the sources that user may use,
         ``concurrency`` workers at a time (the run's time budget bounds the whole)."""
-        config = (await self._config.get()).config
-        users = await self._users(config)
+        view = await self._config.view()
+        users = await self._users(view)
         summary.users = len(users)
         work: list[tuple[str, str, str, ApiSite | None]] = []  # (user, kind, key, site)
         for user in users:
-            allowed = {s.key: s for s in available_sites(config, user)}
+            allowed = {s.key: s for s in view.available_sites(user)}
             for key in await self._storage.get_all_play_records(user):
                 work.append((user, "record", key, allowed.get(key.partition("+")[0])))
             for key in await self._storage.get_all_favorites(user):

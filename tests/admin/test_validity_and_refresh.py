@@ -10,6 +10,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from moontv.config.view import AdminConfigView
 from moontv.scheduler import RefreshMetrics, RefreshScheduler
 from moontv.sources.models import ApiSite, SourceError
 from tests.fakes.fake_cms import FakeCms, make_item
@@ -220,12 +221,13 @@ class StubStorage:
 
 
 class StubConfig:
-    async def get(self) -> Any:
-        config = {
-            "SourceConfig": [{"key": "s", "name": "S", "api": "https://s.example/api"}],
-            "UserConfig": {"Users": []},
-        }
-        return type("Snapshot", (), {"config": config})()
+    async def view(self) -> AdminConfigView:
+        return AdminConfigView.from_document(
+            {
+                "SourceConfig": [{"key": "s", "name": "S", "api": "https://s.example/api"}],
+                "UserConfig": {"Users": []},
+            }
+        )
 
 
 class SlowCms:

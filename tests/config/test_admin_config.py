@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from moontv.config.admin import available_sites, enabled_sites, initial_config, merge
+from moontv.config.admin import initial_config, merge
 from moontv.config.file import ConfigFileError, parse_config_text
+from moontv.config.view import AdminConfigView
 from moontv.settings import load_settings
 
 FILE = {
@@ -59,7 +60,7 @@ def test_merge_keeps_custom_sources_and_disabled_flags(settings) -> None:
         "from": "config",
     }
     assert by_key["b"]["from"] == "custom" and by_key["c"]["from"] == "custom"
-    assert [s.key for s in enabled_sites(merged)] == ["b", "c"]
+    assert [s.key for s in AdminConfigView.from_document(merged).enabled_sites()] == ["b", "c"]
 
 
 def test_owner_enforcement(settings) -> None:
@@ -83,11 +84,12 @@ def test_group_allow_lists(settings) -> None:
     config["UserConfig"]["Groups"] = [{"name": "g", "sourceKeys": ["b"]}, {"name": "none", "sourceKeys": []}]
     config["UserConfig"]["Users"][1]["group"] = "g"
     config["UserConfig"]["Users"][2]["group"] = "missing-group"
-    assert [s.key for s in available_sites(config, "kid")] == ["b"]
-    assert [s.key for s in available_sites(config, "free")] == ["a", "b"]
-    assert [s.key for s in available_sites(config, "owner")] == ["a", "b"]
+    view = AdminConfigView.from_document(config)
+    assert [s.key for s in view.available_sites("kid")] == ["b"]
+    assert [s.key for s in view.available_sites("free")] == ["a", "b"]
+    assert [s.key for s in view.available_sites("owner")] == ["a", "b"]
     config["UserConfig"]["Users"][2]["group"] = "none"
-    assert available_sites(config, "free") == []
+    assert AdminConfigView.from_document(config).available_sites("free") == []
 
 
 def test_env_fallbacks_fill_blank_fields(settings) -> None:

@@ -82,7 +82,7 @@ async def test_a_snapshot_is_revalidated_by_version_only(tmp_path: Path) -> None
             assert (await service.get()).version == first.version
         assert calls["document"] == before["document"] and calls["version"] == before["version"] + 5
         await other.update(lambda cfg: cfg["SiteConfig"].update(SiteName="new"))
-        assert (await service.get()).config["SiteConfig"]["SiteName"] == "new"
+        assert (await service.view()).site.site_name == "new"
         assert calls["document"] == before["document"] + 2  # other's update re-read it, then service
     finally:
         await storage.close()
@@ -105,7 +105,7 @@ async def test_replicas_seeding_the_config_together_all_start(
         await asyncio.gather(*(s.initialise(file_exists=True) for s in services))  # none raises
         settled = [await s.get() for s in services]  # ttl=0: each re-reads the stored document
         assert len({snapshot.version for snapshot in settled}) == 1
-        assert all("a" in str(snapshot.config["SourceConfig"]) for snapshot in settled)
+        assert all(snapshot.view.source("a") is not None for snapshot in settled)
     finally:
         for storage in stores:
             await storage.close()

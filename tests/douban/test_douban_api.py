@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from moontv.config.view import SiteSettings
 from moontv.douban.client import DoubanClient, DoubanProxy, parse_recent_hot, parse_top250
 from tests.fakes.douban_fake import FakeDouban, hot_item, top250_html
 
@@ -278,7 +279,7 @@ def test_proxy_url_rewriting() -> None:
     assert DoubanProxy("cmliussss-cdn-tencent").apply(url).startswith("https://m.douban.cmliussss.net/rexxar")
     assert DoubanProxy("cmliussss-cdn-ali").apply(url).startswith("https://m.douban.cmliussss.com/rexxar")
     assert DoubanProxy("cors-proxy-zwei").apply(url).startswith("https://ciao-cors.is-an.org/https%3A")
-    assert DoubanProxy.from_site({"DoubanProxyType": "bogus"}).kind == "direct"
+    assert DoubanProxy.from_site(SiteSettings.from_json({"DoubanProxyType": "bogus"})).kind == "direct"
 
 
 def test_recommend_url_sentinels() -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from moontv.admin import AdminError
 from moontv.admin.lives import set_access
+from moontv.config.view import AdminConfigView
 from moontv.live.access import available_lives, web_live_enabled
 
 
@@ -29,7 +30,7 @@ def _config() -> dict:
 
 
 def keys(config: dict, user: str | None) -> list[str]:
-    return [s.key for s in available_lives(config, user)]
+    return [s.key for s in available_lives(AdminConfigView.from_document(config), user)]
 
 
 def test_personal_list_wins_then_group_then_all() -> None:
@@ -62,6 +63,5 @@ def test_bad_access_requests(body: dict) -> None:
 
 
 def test_web_switch_defaults_on() -> None:
-    assert web_live_enabled({"SiteConfig": {}}) and not web_live_enabled(
-        {"SiteConfig": {"WebLiveEnabled": False}}
-    )
+    assert web_live_enabled(AdminConfigView.from_document({"SiteConfig": {}}))
+    assert not web_live_enabled(AdminConfigView.from_document({"SiteConfig": {"WebLiveEnabled": False}}))

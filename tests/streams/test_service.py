@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from moontv.config.view import AdminConfigView
 from moontv.streams.netguard import NetGuard
 from moontv.streams.service import (
     DEFAULT_USER_AGENT,
@@ -16,19 +17,21 @@ from moontv.streams.service import (
     source_options,
 )
 
-CONFIG = {
-    "SourceConfig": [
-        {
-            "key": "a",
-            "adFilter": False,
-            "userAgent": "UA/1",
-            "referer": "https://r.example/",
-            "proxySegments": True,
-        },
-        {"key": "b", "adFilter": "off", "userAgent": "bad\r\nX-Injected: 1", "referer": 5},
-        {"key": "c"},
-    ]
-}
+CONFIG = AdminConfigView.from_document(
+    {
+        "SourceConfig": [
+            {
+                "key": "a",
+                "adFilter": False,
+                "userAgent": "UA/1",
+                "referer": "https://r.example/",
+                "proxySegments": True,
+            },
+            {"key": "b", "adFilter": "off", "userAgent": "bad\r\nX-Injected: 1", "referer": 5},
+            {"key": "c"},
+        ]
+    }
+)
 
 
 def test_source_options() -> None:

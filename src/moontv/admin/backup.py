@@ -36,7 +36,8 @@ from moontv import __version__
 from moontv.admin import AdminError
 from moontv.aes import CryptoError, aes_cbc_decrypt, aes_cbc_encrypt, aes_gcm_decrypt, aes_gcm_encrypt
 from moontv.auth.passwords import hash_password
-from moontv.config.admin import merge
+from moontv.config.admin import DocumentError, check_document, merge
+from moontv.config.view import AdminConfigView
 from moontv.settings import Settings
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT, Storage
 
@@ -305,23 +306,10 @@ def _history(raw: Any, where: str) -> list[str]:
 
 
 def _admin_config(raw: Any, settings: Settings) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise _fail("adminConfig")
-    for name, kind in (
-        ("SiteConfig", dict),
-        ("UserConfig", dict),
-        ("SourceConfig", list),
-        ("CustomCategories", list),
-    ):
-        if name in raw and raw[name] is not None and not isinstance(raw[name], kind):
-            raise _fail(f"adminConfig.{name}")
-    if "ConfigFile" in raw and raw["ConfigFile"] is not None and not isinstance(raw["ConfigFile"], str):
-        raise _fail("adminConfig.ConfigFile")
     try:
-        merge(raw, settings)
-    except Exception:
-        raise _fail("adminConfig") from None
-    return raw
+        return check_document(raw, settings)
+    except DocumentError as exc:
+        raise _fail(f"adminConfig.{exc.where}" if exc.where else "adminConfig") from None
 
 
 def _users_common(raw: Any, label: str) -> dict[str, Any]:
@@ -415,10 +403,9 @@ async def _known_users(storage: Storage, settings: Settings, config: dict[str, A
     names = dict.fromkeys(await storage.list_users())
     if settings.username:
         names.setdefault(settings.username, None)
-    if config and isinstance(config.get("UserConfig"), dict):
-        for user in config["UserConfig"].get("Users") or []:
-            if isinstance(user, dict) and isinstance(user.get("username"), str) and user["username"]:
-                names.setdefault(user["username"], None)
+    if config:
+        for name in AdminConfigView.from_document(config).usernames():
+            names.setdefault(name, None)
     return list(names)
 
 

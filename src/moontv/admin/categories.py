@@ -7,6 +7,7 @@ from typing import Any
 from moontv.admin import AdminError
 from moontv.admin.common import text
 from moontv.admin.sources import sort_by_keys
+from moontv.config import document
 
 ACTIONS = ("add", "enable", "disable", "delete", "sort")
 TYPES = ("movie", "tv")
@@ -16,7 +17,7 @@ def _find(config: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     query, type_ = body.get("query"), body.get("type")
     if not isinstance(query, str) or not query or not isinstance(type_, str) or not type_:
         raise AdminError(400, "缺少 query 或 type 参数")
-    for entry in config["CustomCategories"]:
+    for entry in document.categories(config):
         if entry.get("query") == query and entry.get("type") == type_:
             return entry
     raise AdminError(404, "分类不存在")
@@ -26,7 +27,7 @@ def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
     action = body.get("action")
     if action not in ACTIONS:
         raise AdminError(400, "参数格式错误")
-    categories: list[dict[str, Any]] = config["CustomCategories"]
+    categories: list[dict[str, Any]] = document.categories(config)
     if action == "add":
         name = text(body, "name", "缺少必要参数")
         query = text(body, "query", "缺少必要参数")
@@ -47,6 +48,6 @@ def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
         order = body.get("order")
         if not isinstance(order, list) or not all(isinstance(k, str) for k in order):
             raise AdminError(400, "排序列表格式错误")
-        config["CustomCategories"] = sort_by_keys(
-            categories, order, lambda c: f"{c.get('query')}:{c.get('type')}"
+        document.set_categories(
+            config, sort_by_keys(categories, order, lambda c: f"{c.get('query')}:{c.get('type')}")
         )

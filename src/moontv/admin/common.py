@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from moontv.admin import AdminError
+from moontv.config import document
 
 MAX_NAME = 100
 MAX_URL = 2048
@@ -68,9 +69,9 @@ def find_entry(entries: list[dict[str, Any]], key: Any, missing: str) -> dict[st
 
 def forget_keys(config: dict[str, Any], keys: set[str], *, group_field: str, user_field: str) -> None:
     """Deleted entries leave no dangling references in groups' or users' allow-lists."""
-    for group in config["UserConfig"].get("Groups") or []:
+    for group in document.groups(config):
         if isinstance(group.get(group_field), list):
             group[group_field] = [k for k in group[group_field] if k not in keys]
-    for user in config["UserConfig"]["Users"]:
+    for user in document.users(config):
         if isinstance(user.get(user_field), list):
             user[user_field] = [k for k in user[user_field] if k not in keys]

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from moontv.admin import AdminError
+from moontv.config import document
 from moontv.config.file import ConfigFileError, parse_config_text, validate_config_file
 
 MAX_CONFIG_FILE = 512 * 1024
@@ -78,4 +79,4 @@ def preview(current_text: str, new_text: Any) -> dict[str, Any]:
 
 
 def apply(config: dict[str, Any], new_text: Any) -> None:
-    config["ConfigFile"] = validate(new_text)[0]
+    document.set_config_file(config, validate(new_text)[0])

@@ -6,15 +6,13 @@ from typing import Any
 
 from moontv.admin import AdminError
 from moontv.admin.common import string_list, text
+from moontv.config import document
 
 ACTIONS = ("create", "delete", "rename", "setSources", "assignUsers", "removeUsers")
 
 
 def _groups(config: dict[str, Any]) -> list[dict[str, Any]]:
-    groups = config["UserConfig"].get("Groups")
-    if not isinstance(groups, list):
-        groups = config["UserConfig"]["Groups"] = []
-    return groups
+    return document.groups(config)
 
 
 def _find(config: dict[str, Any], name: Any) -> dict[str, Any]:
@@ -30,7 +28,7 @@ def _source_keys(config: dict[str, Any], value: Any) -> list[str]:
     if value is None:
         return []
     keys = string_list(value, "sourceKeys 必须是字符串列表", allow_empty=True)
-    known = {s["key"] for s in config["SourceConfig"]}
+    known = {s["key"] for s in document.sources(config)}
     unknown = [k for k in keys if k not in known]
     if unknown:
         raise AdminError(400, f"存在未知的视频源: {', '.join(unknown[:5])}")
@@ -41,7 +39,7 @@ def _users(config: dict[str, Any], value: Any, owner: str, operator_role: str) -
     names = string_list(value, "缺少用户列表")
     entries = []
     for name in names:
-        entry = next((u for u in config["UserConfig"]["Users"] if u.get("username") == name), None)
+        entry = next((u for u in document.users(config) if u.get("username") == name), None)
         if entry is None:
             raise AdminError(404, f"目标用户不存在: {name}")
         if entry.get("role") == "owner" or name == owner:
@@ -65,7 +63,7 @@ def apply(config: dict[str, Any], body: dict[str, Any], *, owner: str, operator_
     elif action == "delete":
         group = _find(config, body.get("name"))
         groups.remove(group)
-        for user in config["UserConfig"]["Users"]:
+        for user in document.users(config):
             if user.get("group") == group["name"]:
                 user.pop("group", None)
     elif action == "rename":
@@ -73,7 +71,7 @@ def apply(config: dict[str, Any], body: dict[str, Any], *, owner: str, operator_
         new_name = text(body, "newName", "缺少新分组名称")
         if new_name != group["name"] and any(g.get("name") == new_name for g in groups):
             raise AdminError(400, "新分组名已存在")
-        for user in config["UserConfig"]["Users"]:
+        for user in document.users(config):
             if user.get("group") == group["name"]:
                 user["group"] = new_name
         group["name"] = new_name

@@ -11,6 +11,7 @@ from typing import Any
 from moontv.admin import AdminError
 from moontv.admin.common import MAX_URL, find_entry, forget_keys, http_url, source_key, string_list, text
 from moontv.admin.sources import sort_by_keys
+from moontv.config import document
 
 ACTIONS = ("add", "edit", "enable", "disable", "delete", "sort", "batchDelete")
 
@@ -32,7 +33,7 @@ def _epg(body: dict[str, Any]) -> str:
 
 
 def _find(config: dict[str, Any], key: Any) -> dict[str, Any]:
-    return find_entry(config["LiveConfig"], key, "直播源不存在")
+    return find_entry(document.lives(config), key, "直播源不存在")
 
 
 def _forget(config: dict[str, Any], keys: set[str]) -> None:
@@ -48,7 +49,7 @@ def check(body: dict[str, Any]) -> str:
 
 def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
     action = check(body)
-    lives: list[dict[str, Any]] = config["LiveConfig"]
+    lives: list[dict[str, Any]] = document.lives(config)
     if action == "add":
         key = source_key(body.get("key"))
         if ":" in key:
@@ -90,11 +91,11 @@ def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
         order = body.get("order")
         if not isinstance(order, list) or not all(isinstance(k, str) for k in order):
             raise AdminError(400, "排序列表格式错误")
-        config["LiveConfig"] = sort_by_keys(lives, order, lambda s: s.get("key"))
+        document.set_lives(config, sort_by_keys(lives, order, lambda s: s.get("key")))
     else:
         wanted = set(string_list(body.get("keys"), "缺少 keys 参数或列表为空"))
         removed = {e["key"] for e in lives if e["key"] in wanted and e.get("from") != "config"}
-        config["LiveConfig"] = [e for e in lives if e["key"] not in removed]
+        document.set_lives(config, [e for e in lives if e["key"] not in removed])
         _forget(config, removed)
 
 
@@ -102,12 +103,12 @@ def set_access(config: dict[str, Any], body: dict[str, Any]) -> None:
     """``{username, keys}`` or ``{group, keys}``: the live sources a user or a user group may use
     (an empty list lifts the restriction)."""
     keys = string_list(body.get("keys"), "keys 必须是直播源 key 列表", allow_empty=True, limit=1000)
-    known = {e.get("key") for e in config["LiveConfig"]}
+    known = {e.get("key") for e in document.lives(config)}
     unknown = [k for k in keys if k not in known]
     if unknown:
         raise AdminError(400, f"未知的直播源: {', '.join(unknown[:5])}")
     if isinstance(body.get("username"), str) and body["username"]:
-        user = next((u for u in config["UserConfig"]["Users"] if u.get("username") == body["username"]), None)
+        user = next((u for u in document.users(config) if u.get("username") == body["username"]), None)
         if user is None:
             raise AdminError(404, "用户不存在")
         if keys:
@@ -115,7 +116,7 @@ def set_access(config: dict[str, Any], body: dict[str, Any]) -> None:
         else:
             user.pop("enabledLives", None)
     elif isinstance(body.get("group"), str) and body["group"]:
-        groups = config["UserConfig"].get("Groups") or []
+        groups = document.groups(config)
         group = next((g for g in groups if g.get("name") == body["group"]), None)
         if group is None:
             raise AdminError(404, "用户组不存在")

@@ -6,6 +6,7 @@ from typing import Any
 
 from moontv.admin import AdminError
 from moontv.admin.common import http_url
+from moontv.config import document
 from moontv.config.admin import config_file_text
 from moontv.config.file import ConfigFileError, parse_config_text
 from moontv.douban.client import PROXY_TYPES
@@ -72,7 +73,7 @@ def clean(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply(config: dict[str, Any], fields: dict[str, Any]) -> None:
-    site = config["SiteConfig"]
+    site = document.site(config)
     site.update(fields)
     if site.get("DoubanProxyType") == "custom" and not site.get("DoubanProxy"):
         raise AdminError(400, "自定义豆瓣数据代理需要填写代理地址")
@@ -81,8 +82,8 @@ def apply(config: dict[str, Any], fields: dict[str, Any]) -> None:
     if "SiteInterfaceCacheTime" in fields:
         # MoonTV keeps cache_time in the config file too (the file value wins on every read).
         try:
-            file_cfg = parse_config_text(config.get("ConfigFile") or "{}")
+            file_cfg = parse_config_text(document.config_file(config) or "{}")
         except ConfigFileError:
             return
         file_cfg["cache_time"] = fields["SiteInterfaceCacheTime"]
-        config["ConfigFile"] = config_file_text(file_cfg)
+        document.set_config_file(config, config_file_text(file_cfg))

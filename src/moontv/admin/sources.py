@@ -6,12 +6,13 @@ from typing import Any
 
 from moontv.admin import AdminError
 from moontv.admin.common import find_entry, forget_keys, http_url, source_key, string_list, text
+from moontv.config import document
 
 ACTIONS = ("add", "edit", "enable", "disable", "delete", "sort", "batchEnable", "batchDisable", "batchDelete")
 
 
 def _find(config: dict[str, Any], key: Any) -> dict[str, Any]:
-    return find_entry(config["SourceConfig"], key, "源不存在")
+    return find_entry(document.sources(config), key, "源不存在")
 
 
 def _forget_keys(config: dict[str, Any], keys: set[str]) -> None:
@@ -27,7 +28,7 @@ def check(body: dict[str, Any]) -> str:
 
 def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
     action = check(body)
-    sources: list[dict[str, Any]] = config["SourceConfig"]
+    sources: list[dict[str, Any]] = document.sources(config)
     if action == "add":
         key = source_key(body.get("key"))
         name = text(body, "name", "缺少必要参数")
@@ -60,13 +61,13 @@ def apply(config: dict[str, Any], body: dict[str, Any]) -> None:
         order = body.get("order")
         if not isinstance(order, list) or not all(isinstance(k, str) for k in order):
             raise AdminError(400, "排序列表格式错误")
-        config["SourceConfig"] = sort_by_keys(sources, order, lambda s: s.get("key"))
+        document.set_sources(config, sort_by_keys(sources, order, lambda s: s.get("key")))
     else:
         keys = string_list(body.get("keys"), "缺少 keys 参数或列表为空")
         wanted = set(keys)
         if action == "batchDelete":
             removed = {s["key"] for s in sources if s["key"] in wanted and s.get("from") != "config"}
-            config["SourceConfig"] = [s for s in sources if s["key"] not in removed]
+            document.set_sources(config, [s for s in sources if s["key"] not in removed])
             _forget_keys(config, removed)
         else:
             for entry in sources:

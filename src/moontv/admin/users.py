@@ -12,7 +12,8 @@ from typing import Any
 from moontv.admin import AdminError
 from moontv.admin.common import string_list
 from moontv.auth.service import AuthError, AuthService, Principal, validate_password, validate_username
-from moontv.config.admin import find_user
+from moontv.config import document
+from moontv.config.document import find_user
 from moontv.config.service import ConfigService
 from moontv.storage.protocol import Storage, VersionConflict
 from moontv.tvbox.tokens import forget_user
@@ -59,7 +60,7 @@ class UserAdmin:
                 raise AdminError(400, "参数格式错误")
 
             def set_allow(config: dict[str, Any]) -> None:
-                config["UserConfig"]["AllowRegister"] = allow
+                document.user_config(config)["AllowRegister"] = allow
 
             return (await self._config.update(set_allow, expected_version=version)).version
 
@@ -69,14 +70,14 @@ class UserAdmin:
         target = target.strip()
         if action in NO_SELF and target == operator.username:
             raise AdminError(400, "无法对自己进行此操作")
-        entry = find_user(snapshot.config, target)
-        is_owner_target = target == self._owner or (entry is not None and entry.get("role") == "owner")
+        entry = snapshot.view.user(target)
+        is_owner_target = target == self._owner or (entry is not None and entry.role == "owner")
         if is_owner_target:
             if action == "changePassword":
                 raise AdminError(403, "无法修改站长密码")
             raise AdminError(400, "无法操作站长")
         is_owner = operator.role == "owner"
-        target_is_admin = entry is not None and entry.get("role") == "admin"
+        target_is_admin = entry is not None and entry.role == "admin"
 
         if action == "add":
             return await self._add(target, body.get("targetPassword"), version)
@@ -122,8 +123,8 @@ class UserAdmin:
                 raise AdminError(403, "仅站长可删除管理员")
 
             def remove(config: dict[str, Any]) -> None:
-                users = config["UserConfig"]["Users"]
-                config["UserConfig"]["Users"] = [u for u in users if u.get("username") != target]
+                users = document.users(config)
+                document.set_users(config, [u for u in users if u.get("username") != target])
 
             new_version = (await self._config.update(remove, expected_version=version)).version
             await self._storage.delete_user(target)  # also bumps the session epoch
@@ -142,7 +143,7 @@ class UserAdmin:
                 if user is None:
                     raise AdminError(404, "目标用户不存在")
                 if group:
-                    if not any(g.get("name") == group for g in config["UserConfig"].get("Groups") or []):
+                    if not any(g.get("name") == group for g in document.groups(config)):
                         raise AdminError(404, "分组不存在")
                     user["group"] = group
                 else:
@@ -154,7 +155,7 @@ class UserAdmin:
         keys = [] if raw is None else string_list(raw, "sourceKeys 必须是字符串列表", allow_empty=True)
 
         def set_sources(config: dict[str, Any]) -> None:
-            known = {s["key"] for s in config["SourceConfig"]}
+            known = {s["key"] for s in document.sources(config)}
             unknown = [k for k in keys if k not in known]
             if unknown:
                 raise AdminError(400, f"存在未知的视频源: {', '.join(unknown[:5])}")

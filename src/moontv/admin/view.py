@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-TVBOX_FIELD = "tvboxToken"
+from moontv.config import document
+from moontv.config.view import LEGACY_TVBOX_FIELD, AdminConfigView
 
 
 def admin_view(
-    config: dict[str, Any], last_online: dict[str, int], tvbox: dict[str, dict[str, Any]] | None = None
+    view: AdminConfigView, last_online: dict[str, int], tvbox: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """``tvbox``: each user's token state as kept in storage (``TvboxTokens.info``)."""
-    view = copy.deepcopy(config)
-    for user in view["UserConfig"]["Users"]:
+    shown = view.to_document()
+    for user in document.users(shown):
         name = user.get("username")
         if name in last_online:
             user["lastOnline"] = last_online[name]
-        token = user.pop(TVBOX_FIELD, None)
+        token = user.pop(LEGACY_TVBOX_FIELD, None)
         # The token hash never leaves the server; admins see whether one is active and since when.
         if tvbox is not None and isinstance(name, str) and name in tvbox:
             user["tvbox"] = tvbox[name]
@@ -27,4 +27,4 @@ def admin_view(
                 if isinstance(token, dict)
                 else {"active": False}
             )
-    return view
+    return shown

@@ -7,13 +7,13 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from moontv.auth.passwords import dummy_hash, hash_password, verify_password
 from moontv.auth.throttle import LoginLimits, LoginThrottle
 from moontv.auth.tokens import TokenClaims, TokenSigner
 from moontv.auth.usernames import canonical, new_username_problem
-from moontv.config.admin import find_user
+from moontv.config import document
 from moontv.config.service import ConfigService
 from moontv.errors import ServiceError
 from moontv.settings import Settings
@@ -126,10 +126,9 @@ class AuthService:
             return None
         if result.needs_rehash:
             await self._storage.set_password_hash(username, hash_password(password))
-        snapshot = await self._config.get()
-        entry = find_user(snapshot.config, username)
-        role: Role = "admin" if entry is not None and entry.get("role") == "admin" else "user"
-        return Principal(username, role, bool(entry is not None and entry.get("banned")))
+        entry = (await self._config.view()).user(username)
+        role: Role = "admin" if entry is not None and entry.role == "admin" else "user"
+        return Principal(username, role, entry is not None and entry.banned)
 
     async def issue(self, username: str) -> str:
         epoch = await self._storage.get_session_epoch(username)
@@ -169,23 +168,20 @@ class AuthService:
         claims = self.signer.verify(token) if token else None
         if claims is None or claims.username == self.owner:
             return False
-        snapshot = await self._config.get()
-        entry = find_user(snapshot.config, claims.username)
-        return bool(entry is not None and entry.get("banned"))
+        entry = (await self._config.view()).user(claims.username)
+        return entry is not None and entry.banned
 
     async def principal_for(self, username: str) -> Principal | None:
         if username == self.owner:
             return Principal(username, "owner")
-        snapshot = await self._config.get()
-        entry = find_user(snapshot.config, username)
+        entry = (await self._config.view()).user(username)
         if entry is None:
             return None
-        role: Role = "admin" if entry.get("role") == "admin" else "user"
-        return Principal(username, role, bool(entry.get("banned")))
+        role: Role = "admin" if entry.role == "admin" else "user"
+        return Principal(username, role, entry.banned)
 
     async def register(self, username: str, password: str) -> tuple[str, Principal]:
-        snapshot = await self._config.get()
-        if not snapshot.config["UserConfig"].get("AllowRegister"):
+        if not (await self._config.view()).allow_register:
             raise AuthError(400, "当前未开放注册")
         username = validate_username(username)
         validate_password(password)
@@ -197,18 +193,17 @@ class AuthService:
         if problem is not None:
             raise AuthError(400, problem)
         wanted = canonical(username)
-        snapshot = await self._config.get()
         taken = {self.owner, *await self._storage.list_users()}
-        taken.update(u.get("username") or "" for u in snapshot.config["UserConfig"]["Users"])
+        taken.update((await self._config.view()).usernames())
         if any(canonical(name) == wanted for name in taken if name):
             raise AuthError(400, "用户已存在")
         await self._storage.set_password_hash(username, hash_password(password))
         # A fresh epoch: tokens of an earlier account with the same name stay invalid.
         await self._storage.bump_session_epoch(username)
 
-        def add(config: dict) -> None:
-            if find_user(config, username) is None:
-                config["UserConfig"]["Users"].append({"username": username, "role": "user"})
+        def add(config: dict[str, Any]) -> None:
+            if document.find_user(config, username) is None:
+                document.users(config).append({"username": username, "role": "user"})
 
         await self._config.update(add)
 

@@ -13,10 +13,8 @@ from typing import Any
 import orjson
 
 from moontv.config.file import ConfigFileError, parse_config_text
+from moontv.config.view import DEFAULT_CACHE_TIME
 from moontv.settings import Settings
-from moontv.sources.models import ApiSite
-
-DEFAULT_CACHE_TIME = 7200
 
 
 def site_defaults(settings: Settings) -> dict[str, Any]:
@@ -50,6 +48,34 @@ def initial_config(settings: Settings, file_text: str, storage_users: list[str])
         "CustomCategories": [],
     }
     return merge(config, settings)
+
+
+class DocumentError(ValueError):
+    """An AdminConfig document from outside (a backup) is not usable; ``where`` names the section."""
+
+    def __init__(self, where: str = "") -> None:
+        super().__init__(where or "document")
+        self.where = where
+
+
+def check_document(raw: Any, settings: Settings) -> dict[str, Any]:
+    """``raw`` if it is an AdminConfig document this server can read (sections of the right type)."""
+    if not isinstance(raw, dict):
+        raise DocumentError()
+    for name, kind in (
+        ("SiteConfig", dict),
+        ("UserConfig", dict),
+        ("SourceConfig", list),
+        ("CustomCategories", list),
+        ("ConfigFile", str),
+    ):
+        if name in raw and raw[name] is not None and not isinstance(raw[name], kind):
+            raise DocumentError(name)
+    try:
+        merge(raw, settings)
+    except Exception:
+        raise DocumentError() from None
+    return raw
 
 
 def _file_part(config: dict[str, Any]) -> dict[str, Any]:
@@ -195,54 +221,6 @@ def _enforce_owner(user_config: dict[str, Any], owner: str) -> None:
         entry["role"] = "owner"
         unique.insert(0, entry)
     user_config["Users"] = unique
-
-
-# -- read helpers ---------------------------------------------------------------------------
-
-
-def find_user(config: dict[str, Any], username: str) -> dict[str, Any] | None:
-    for user in config["UserConfig"]["Users"]:
-        if user.get("username") == username:
-            return user
-    return None
-
-
-def enabled_sites(config: dict[str, Any]) -> list[ApiSite]:
-    return [
-        ApiSite(
-            key=s["key"], name=s.get("name", s["key"]), api=s.get("api", ""), detail=s.get("detail") or ""
-        )
-        for s in config["SourceConfig"]
-        if not s.get("disabled") and s.get("api")
-    ]
-
-
-def available_sites(config: dict[str, Any], username: str | None) -> list[ApiSite]:
-    """Enabled sources the user may use: all, unless the user's own allow-list (``enabledApis``)
-    or, without one, the user's group restricts them.
-
-    Allow-lists fail closed: a list emptied by deleting its sources allows nothing (an admin lifts a
-    restriction by removing the list, which is what clearing it in the admin panel does)."""
-    sites = enabled_sites(config)
-    if not username:
-        return sites
-    user = find_user(config, username)
-    personal = user.get("enabledApis") if user else None
-    if isinstance(personal, list):  # a per-user allow-list (set by an admin) wins
-        return [s for s in sites if s.key in set(personal)]
-    groups = config["UserConfig"].get("Groups") or []
-    if not user or not user.get("group") or not groups:
-        return sites
-    group = next((g for g in groups if g.get("name") == user["group"]), None)
-    if group is None:
-        return sites
-    allowed = set(group.get("sourceKeys") or [])
-    return [s for s in sites if s.key in allowed]
-
-
-def cache_time(config: dict[str, Any]) -> int:
-    value = config["SiteConfig"].get("SiteInterfaceCacheTime", DEFAULT_CACHE_TIME)
-    return value if isinstance(value, int) and value >= 0 else DEFAULT_CACHE_TIME
 
 
 def config_file_text(file_cfg: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from moontv.config.admin import initial_config, merge
+from moontv.config.view import AdminConfigView
 from moontv.settings import Settings
 from moontv.storage.protocol import Storage, VersionConflict
 
@@ -19,8 +20,16 @@ INITIALISE_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class ConfigSnapshot:
-    config: dict[str, Any]
+    """One config version: the merged JSON document (for writers and the admin API) and its typed view
+    (for everything else)."""
+
+    document: dict[str, Any]
     version: int
+    view: AdminConfigView
+
+    @classmethod
+    def of(cls, document: dict[str, Any], version: int) -> ConfigSnapshot:
+        return cls(document, version, AdminConfigView.from_document(document))
 
 
 class ConfigService:
@@ -102,7 +111,7 @@ class ConfigService:
             if stored is None:
                 users = await self._storage.list_users()
                 stored = initial_config(self._settings, self._file_text, users)
-            snapshot = ConfigSnapshot(merge(stored, self._settings), version)
+            snapshot = ConfigSnapshot.of(merge(stored, self._settings), version)
             self._cached = (time.monotonic(), snapshot)
             return snapshot
 
@@ -120,7 +129,7 @@ class ConfigService:
             snapshot = await self.get()
             if expected_version is not None and snapshot.version != expected_version:
                 raise VersionConflict(expected_version, snapshot.version)
-            config = merge(snapshot.config, self._settings)
+            config = merge(snapshot.document, self._settings)
             mutate(config)
             try:
                 version = await self._write(config, snapshot.version)
@@ -128,11 +137,15 @@ class ConfigService:
                 if expected_version is not None:
                     raise
                 continue
-            fresh = ConfigSnapshot(merge(config, self._settings), version)
+            fresh = ConfigSnapshot.of(merge(config, self._settings), version)
             self._cached = (time.monotonic(), fresh)
             self._loaded_at = self._cached[0]
             return fresh
         raise VersionConflict(snapshot.version, -1)
+
+    async def view(self) -> AdminConfigView:
+        """The current config's typed view (see ``get``)."""
+        return (await self.get()).view
 
     def invalidate(self) -> None:
         self._cached = None

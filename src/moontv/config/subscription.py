@@ -222,7 +222,7 @@ class SubscriptionService:
         self, url: str | None = None, mode: str | None = None, *, expected_version: int | None = None
     ) -> ImportResult:
         async with self._lock:
-            sub = subscription_settings((await self._config.get()).config)
+            sub = subscription_settings((await self._config.get()).document)
             url = check_url(url or sub.get("subscriptionUrl"))
             mode = mode or sub.get("importMode") or "merge"
             if mode not in IMPORT_MODES:
@@ -262,7 +262,7 @@ class SubscriptionService:
 
     async def check(self) -> ImportResult | None:
         """Import when auto-update is on and the interval has passed; None when not due."""
-        sub = subscription_settings((await self._config.get()).config)
+        sub = subscription_settings((await self._config.get()).document)
         if not is_due(sub, self._clock()):
             return None
         return await self.import_now()

@@ -19,8 +19,7 @@ def build_danmaku(guard: NetGuard, config: ConfigService, storage: Storage) -> D
     with MOONTV_ALLOW_PRIVATE_UPSTREAMS."""
 
     async def base_url() -> str:
-        value = (await config.get()).config.get("SiteConfig", {}).get("DanmakuApiBaseUrl")
-        return value if isinstance(value, str) else ""
+        return (await config.view()).site.danmaku_api_base_url
 
     limits = Limits()
     client = DanmuApiClient(guard.client(timeout=TIMEOUT, max_redirects=2), max_body=limits.max_body)

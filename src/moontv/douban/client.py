@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 import httpx
 import orjson
 
+from moontv.config.view import SiteSettings
 from moontv.search.cache import TTLCache
 from moontv.useragent import BROWSER_USER_AGENT
 
@@ -57,10 +58,9 @@ class DoubanProxy:
     url: str = ""
 
     @classmethod
-    def from_site(cls, site: Mapping[str, Any]) -> DoubanProxy:
-        kind = site.get("DoubanProxyType") if isinstance(site.get("DoubanProxyType"), str) else "direct"
-        url = site.get("DoubanProxy") if isinstance(site.get("DoubanProxy"), str) else ""
-        return cls(kind if kind in PROXY_TYPES else "direct", url.strip())
+    def from_site(cls, site: SiteSettings) -> DoubanProxy:
+        kind = site.douban_proxy_type
+        return cls(kind if kind in PROXY_TYPES else "direct", site.douban_proxy.strip())
 
     @property
     def is_direct(self) -> bool:

@@ -15,7 +15,7 @@ def build_downloads(
     settings: Settings, streams: StreamService, config: ConfigService, registry: Any
 ) -> DownloadManager:
     async def options(source: str) -> SourceOptions:
-        return source_options((await config.get()).config, source, ad_default=settings.ad_filter)
+        return source_options(await config.view(), source, ad_default=settings.ad_filter)
 
     limits = DownloadLimits(
         user_quota=settings.download_quota_mb * MB,

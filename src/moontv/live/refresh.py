@@ -7,26 +7,28 @@ import asyncio
 import logging
 from typing import Any
 
-from moontv.live.service import LiveError, LiveService, LiveSource, enabled_live_sources, live_entries
+from moontv.config import document
+from moontv.config.service import ConfigService
+from moontv.live.service import LiveError, LiveService, LiveSource
 
 log = logging.getLogger("moontv.live")
 
 
 def set_channel_number(config: dict[str, Any], key: str, count: int) -> None:
-    for entry in config.get("LiveConfig") or []:
-        if isinstance(entry, dict) and entry.get("key") == key:
+    for entry in document.lives(config):
+        if entry.get("key") == key:
             entry["channelNumber"] = count
 
 
 async def refresh_sources(
-    live: LiveService, config_service: Any, *, keys: set[str] | None = None, health: bool = True
+    live: LiveService, config_service: ConfigService, *, keys: set[str] | None = None, health: bool = True
 ) -> dict[str, dict[str, Any]]:
     """Per source key: ``{channels, alive, dead, error}``. Sources are done one after another."""
-    config = (await config_service.get()).config
+    view = await config_service.view()
     if keys is None:
-        sources = enabled_live_sources(config)
+        sources = [LiveSource.of(e) for e in view.enabled_lives()]
     else:
-        sources = [LiveSource.from_entry(e) for e in live_entries(config) if e["key"] in keys]
+        sources = [LiveSource.of(e) for e in view.lives if e.key in keys]
     report: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = {}
     for source in sources:

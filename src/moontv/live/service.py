@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
+from moontv.config.view import LiveEntry
 from moontv.errors import ServiceError
 from moontv.live import epg as guide
 from moontv.live.health import HealthBook, check_urls
@@ -60,22 +61,8 @@ class LiveSource:
         return self.ua or DEFAULT_UA
 
     @classmethod
-    def from_entry(cls, entry: dict[str, Any]) -> LiveSource:
-        return cls(
-            key=entry["key"],
-            name=entry.get("name") or entry["key"],
-            url=entry.get("url") or "",
-            ua=entry.get("ua") or "",
-            epg=entry.get("epg") or "",
-        )
-
-
-def live_entries(config: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in config.get("LiveConfig") or [] if isinstance(e, dict) and e.get("key")]
-
-
-def enabled_live_sources(config: dict[str, Any]) -> list[LiveSource]:
-    return [LiveSource.from_entry(e) for e in live_entries(config) if not e.get("disabled") and e.get("url")]
+    def of(cls, entry: LiveEntry) -> LiveSource:
+        return cls(key=entry.key, name=entry.name or entry.key, url=entry.url, ua=entry.ua, epg=entry.epg)
 
 
 @dataclass(slots=True)

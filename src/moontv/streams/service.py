@@ -34,6 +34,7 @@ import httpx
 from prometheus_client import Counter, Histogram
 
 from moontv.aes import aes_cbc_decrypt
+from moontv.config.view import AdminConfigView, header_value
 from moontv.errors import ServiceError
 from moontv.streams import ads
 from moontv.streams.netguard import BlockedURL, NetGuard
@@ -94,47 +95,23 @@ class SourceOptions:
         return headers
 
 
-def _flag(value: Any, default: bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("0", "false", "off", "no"):
-        return False
-    if isinstance(value, str) and value.strip().lower() in ("1", "true", "on", "yes"):
-        return True
-    return default
-
-
-def _header_value(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if not value or len(value) > 512 or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return None
-    return value
-
-
 LIVE_PREFIX = "live:"  # "live:{key}" names a live TV source (LiveConfig) in proxied URLs
 
 
-def source_options(config: dict[str, Any], key: str, *, ad_default: bool = True) -> SourceOptions:
+def source_options(view: AdminConfigView, key: str, *, ad_default: bool = True) -> SourceOptions:
     if key.startswith(LIVE_PREFIX):  # live streams: the source's UA, never ad analysis
-        live = next(
-            (e for e in config.get("LiveConfig") or [] if isinstance(e, dict) and e.get("key") == key[5:]),
-            None,
-        )
-        agent = _header_value(live.get("ua")) if live else None
+        live = view.live(key.removeprefix(LIVE_PREFIX))
+        agent = header_value(live.ua) if live else None
         return SourceOptions(key=key, ad_filter=False, user_agent=agent or "AptvPlayer/1.4.10")
-    entry = next(
-        (s for s in config.get("SourceConfig") or [] if isinstance(s, dict) and s.get("key") == key), None
-    )
+    entry = view.source(key)
     if entry is None:  # unknown or no source: defaults, but keep the key so nested URLs carry it
         return SourceOptions(key=key, ad_filter=ad_default)
     return SourceOptions(
         key=key,
-        ad_filter=_flag(entry.get("adFilter"), ad_default),
-        user_agent=_header_value(entry.get("userAgent")) or DEFAULT_USER_AGENT,
-        referer=_header_value(entry.get("referer")),
-        proxy_segments=_flag(entry.get("proxySegments"), False),
+        ad_filter=ad_default if entry.ad_filter is None else entry.ad_filter,
+        user_agent=entry.user_agent or DEFAULT_USER_AGENT,
+        referer=entry.referer,
+        proxy_segments=bool(entry.proxy_segments),
     )
 
 

@@ -11,11 +11,12 @@ config), and later picks ``ijk[0]`` when it plays with IJK, so the config always
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from moontv.config.view import CategoryEntry
 from moontv.sources.models import ApiSite
 from moontv.sources.parse import is_adult
 from moontv.tvbox.douban_site import encode_ref
@@ -129,15 +130,13 @@ BUILTIN_CATEGORIES: tuple[Category, ...] = (
 )
 
 
-def categories(custom: list[dict[str, Any]]) -> list[Category]:
+def categories(custom: Sequence[CategoryEntry]) -> list[Category]:
     out = list(BUILTIN_CATEGORIES)
     for entry in custom:
-        if not isinstance(entry, dict) or entry.get("disabled"):
+        if entry.disabled or not entry.query:
             continue
-        kind = "movie" if entry.get("type") == "movie" else "tv"
-        query = str(entry.get("query") or "")
-        if query:
-            out.append(Category(str(entry.get("name") or query), kind, {"label": query}))
+        kind = "movie" if entry.type == "movie" else "tv"
+        out.append(Category(entry.name or entry.query, kind, {"label": entry.query}))
     return out
 
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import orjson
 
-from moontv.admin.view import TVBOX_FIELD
-from moontv.config.admin import find_user
+from moontv.config import document
 from moontv.config.service import ConfigService
+from moontv.config.view import LEGACY_TVBOX_FIELD
 
 TOKEN_BYTES = 24
 
@@ -69,19 +69,19 @@ class TvboxTokens:
         await self._storage.set_meta(_user_key(username), None)
 
     async def _forget_legacy(self, username: str) -> None:
-        user = find_user((await self._config.get()).config, username)
-        if user is None or TVBOX_FIELD not in user:
+        user = (await self._config.view()).user(username)
+        if user is None or user.legacy_tvbox is None:
             return
 
         def mutate(config: dict[str, Any]) -> None:
-            entry = find_user(config, username)
+            entry = document.find_user(config, username)
             if entry is not None:
-                entry.pop(TVBOX_FIELD, None)
+                entry.pop(LEGACY_TVBOX_FIELD, None)
 
         await self._config.update(mutate)
 
     async def _require_user(self, username: str) -> None:
-        if find_user((await self._config.get()).config, username) is None:
+        if (await self._config.view()).user(username) is None:
             raise LookupError(username)
 
     async def issue(self, username: str, *, expected_version: int | None = None) -> tuple[str, int]:
@@ -103,14 +103,12 @@ class TvboxTokens:
         return (await self._config.get()).version
 
     async def revoke_all(self, *, expected_version: int | None = None) -> int:
-        for user in (await self._config.get()).config["UserConfig"]["Users"]:
-            name = user.get("username")
-            if isinstance(name, str):
-                await self._drop(name)
+        for name in (await self._config.view()).usernames():
+            await self._drop(name)
 
         def mutate(config: dict[str, Any]) -> None:
-            for user in config["UserConfig"]["Users"]:
-                user.pop(TVBOX_FIELD, None)
+            for user in document.users(config):
+                user.pop(LEGACY_TVBOX_FIELD, None)
 
         return (await self._config.update(mutate, expected_version=expected_version)).version
 
@@ -119,26 +117,24 @@ class TvboxTokens:
         if not token or len(token) > 128:
             return None
         wanted = token_hash(token)
-        config = (await self._config.get()).config
+        view = await self._config.view()
         username = await self._storage.get_meta(_hash_key(wanted))
         if username:
             entry = await self._entry(username)
             if entry is not None and hmac.compare_digest(entry["hash"], wanted):
-                return username if find_user(config, username) is not None else None
+                return username if view.user(username) is not None else None
         found = None
-        for user in config["UserConfig"]["Users"]:  # tokens issued before the move out of the config
-            legacy = user.get(TVBOX_FIELD)
-            hashed = legacy.get("hash") if isinstance(legacy, dict) else None
+        for user in view.users:  # tokens issued before the move out of the config
+            hashed = user.legacy_tvbox.get("hash") if user.legacy_tvbox is not None else None
             if isinstance(hashed, str) and hmac.compare_digest(hashed, wanted):
-                found = user.get("username")
-        return found if isinstance(found, str) else None
+                found = user.username
+        return found
 
     async def info(self, username: str) -> dict[str, Any]:
         entry = await self._entry(username)
         if entry is None:
-            user = find_user((await self._config.get()).config, username)
-            legacy = user.get(TVBOX_FIELD) if user else None
-            entry = legacy if isinstance(legacy, dict) else None
+            user = (await self._config.view()).user(username)
+            entry = dict(user.legacy_tvbox) if user is not None and user.legacy_tvbox is not None else None
         if entry is not None:
             return {"active": True, "createdAt": entry.get("createdAt")}
         return {"active": False}

@@ -16,7 +16,8 @@ from starlette.responses import Response
 
 from moontv.admin import backup, reset
 from moontv.auth.service import Principal
-from moontv.config.subscription import SubscriptionError, SubscriptionService, subscription_settings
+from moontv.config import document
+from moontv.config.subscription import SubscriptionError, SubscriptionService
 from moontv.errors import ServiceError
 from moontv.web.admin_requests import (
     ExportRequest,
@@ -39,7 +40,7 @@ router = APIRouter()
 async def get_subscription(state: State, user: AdminUser) -> Response:
     snapshot = await state.config.get()
     return json_response(
-        {"subscriptionConfig": subscription_settings(snapshot.config), "version": snapshot.version},
+        {"subscriptionConfig": snapshot.view.subscription.document(), "version": snapshot.version},
         headers=NO_STORE,
     )
 
@@ -52,11 +53,11 @@ async def post_subscription(request: Request, state: State, user: AdminUser) -> 
         raise ServiceError(400, "参数格式错误")
     version = expected_version(request, body)
     if action == "update":
-        current = subscription_settings((await state.config.get()).config)
+        current = (await state.config.view()).subscription.document()
         settings = SubscriptionService.clean_settings(body, current)
 
         def mutate(config: dict[str, Any]) -> None:
-            config["SubscriptionConfig"] = {**subscription_settings(config), **settings}
+            document.set_subscription(config, {**document.subscription(config), **settings})
 
         return await apply_change(state, mutate, version, success=True)
     if action == "import":
@@ -123,7 +124,7 @@ async def post_tvbox(request: Request, state: State, user: AdminUser) -> Respons
     if action in ("enable", "disable"):
 
         def toggle(config: dict[str, Any]) -> None:
-            config["SiteConfig"]["TVBoxEnabled"] = action == "enable"
+            document.site(config)["TVBoxEnabled"] = action == "enable"
 
         return await apply_change(state, toggle, version, enabled=action == "enable")
     if action == "revokeAll":
@@ -154,11 +155,10 @@ async def _tvbox_target(state: State, user: Principal, requested: Any) -> str:
         return user.username
     if not isinstance(requested, str):
         raise ServiceError(400, "参数格式错误")
-    snapshot = await state.config.get()
-    entry = next((u for u in snapshot.config["UserConfig"]["Users"] if u.get("username") == requested), None)
+    entry = (await state.config.view()).user(requested)
     if entry is None:
         raise ServiceError(404, "目标用户不存在")
-    if entry.get("role") in ("owner", "admin") and user.role != "owner":
+    if entry.role in ("owner", "admin") and user.role != "owner":
         raise ServiceError(403, "仅站长可操作管理员")
     return requested
 

@@ -18,7 +18,6 @@ from moontv.admin.validity import DEFAULT_QUERY
 from moontv.admin.view import admin_view
 from moontv.auth.service import Principal
 from moontv.errors import ServiceError
-from moontv.sources.models import ApiSite
 from moontv.web.admin_requests import (
     CategoryRequest,
     ConfigFileRequest,
@@ -45,11 +44,8 @@ async def get_config(
     state.config.invalidate()
     snapshot = await state.config.get()
     tokens = state.tvbox
-    names = [
-        u["username"] for u in snapshot.config["UserConfig"]["Users"] if isinstance(u.get("username"), str)
-    ]
-    tvbox = {name: await tokens.info(name) for name in names}
-    view = admin_view(snapshot.config, await state.storage.get_last_online(), tvbox)
+    tvbox = {name: await tokens.info(name) for name in snapshot.view.usernames()}
+    view = admin_view(snapshot.view, await state.storage.get_last_online(), tvbox)
     return json_response(
         {
             "Role": user.role,
@@ -73,7 +69,7 @@ async def post_config_file(
     if body.get("preview") is True:
         snapshot = await state.config.get()
         try:
-            result = config_file.preview(snapshot.config.get("ConfigFile") or "", body.get("configFile"))
+            result = config_file.preview(snapshot.view.config_file, body.get("configFile"))
         except ServiceError as exc:  # the preview answers its own shape
             return json_response({"valid": False, "error": exc.message}, 400, headers=NO_STORE)
         return json_response({**result, "version": snapshot.version}, headers=NO_STORE)
@@ -134,17 +130,14 @@ async def start_check(request: Request, state: State, user: AdminUser) -> Respon
     query = body.get("query") or DEFAULT_QUERY
     if not isinstance(query, str) or len(query.strip()) > MAX_QUERY:
         raise ServiceError(400, "检测关键词无效")
-    snapshot = await state.config.get()
-    all_sources = [s for s in snapshot.config["SourceConfig"] if s.get("api")]
+    all_sources = [s for s in (await state.config.view()).sources if s.api]
     keys = body.get("keys")
     if keys is not None:
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise ServiceError(400, "keys 必须是字符串列表")
         wanted = set(keys)
-        all_sources = [s for s in all_sources if s["key"] in wanted]
-    sites = [
-        ApiSite(s["key"], s.get("name") or s["key"], s["api"], s.get("detail") or "") for s in all_sources
-    ]
+        all_sources = [s for s in all_sources if s.key in wanted]
+    sites = [s.site for s in all_sources]
     if not sites:
         raise ServiceError(400, "没有可检测的视频源")
     job = state.validity.start(sites, query.strip())

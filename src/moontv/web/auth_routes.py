@@ -84,11 +84,10 @@ async def change_password(request: Request, state: State, user: CurrentUser) -> 
 
 @router.get("/api/server-config")
 async def server_config(state: State) -> Response:
-    snapshot = await state.config.get()
-    site = snapshot.config["SiteConfig"]
+    view = await state.config.view()
     return json_response(
         {
-            "SiteName": site.get("SiteName") or state.settings.site_name,
+            "SiteName": view.site.site_name or state.settings.site_name,
             "StorageType": state.storage.kind,
             "Version": __version__,
         }

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.auth.service import Principal
-from moontv.config.admin import available_sites
+from moontv.config.view import AdminConfigView
 from moontv.errors import ServiceError
 from moontv.sources.models import ApiSite
 from moontv.web.deps import COOKIE_NAME
@@ -32,7 +32,7 @@ def set_session_cookie(response: Response, request: Request, state: AppState, to
 
 
 def find_site(
-    config: dict[str, Any],
+    view: AdminConfigView,
     user: Principal | str,
     key: str,
     *,
@@ -44,7 +44,7 @@ def find_site(
     allow-list); else ``status`` (404) with ``message`` (default ``未找到指定的视频源: <key>``). Every
     route that takes a source looks it up here."""
     username = user if isinstance(user, str) else user.username
-    site = next((s for s in available_sites(config, username) if s.key == key), None)
+    site = view.available_site(username, key)
     if site is None:
         raise ServiceError(status, message or f"未找到指定的视频源: {key}", **extra)
     return site

@@ -10,7 +10,6 @@ from pydantic import AfterValidator, BeforeValidator
 from starlette.responses import Response
 
 from moontv.bangumi.client import BangumiError
-from moontv.config.admin import cache_time
 from moontv.douban.client import DoubanError, DoubanProxy
 from moontv.errors import ServiceError
 from moontv.web.deps import CurrentUser, OptionalUser, State
@@ -64,19 +63,19 @@ Start = Annotated[int | None, Query(), _bounded_int(0, None, "start 不能小于
 
 
 async def _answer(state: AppState, items: Awaitable[list[dict[str, Any]]], failure: str) -> Response:
-    snapshot = await state.config.get()
+    view = await state.config.view()
     try:
         found = await items
     except DoubanError as exc:
         raise ServiceError(502, failure, details=exc.detail) from None
     return json_response(
         {"code": 200, "message": "获取成功", "list": found},
-        headers=private_cache(cache_time(snapshot.config)),
+        headers=private_cache(view.site.cache_time),
     )
 
 
 async def _proxy(state: AppState) -> DoubanProxy:
-    return DoubanProxy.from_site((await state.config.get()).config["SiteConfig"])
+    return DoubanProxy.from_site((await state.config.view()).site)
 
 
 @router.get("/api/douban")
@@ -125,7 +124,7 @@ async def _recommend_allowed(state: AppState, user: OptionalUser, token: str) ->
     not banned, while TVBox is enabled."""
     if user is not None and not user.banned:
         return
-    tvbox_enabled = (await state.config.get()).config["SiteConfig"].get("TVBoxEnabled") is True
+    tvbox_enabled = (await state.config.view()).site.tvbox_enabled
     if token and tvbox_enabled and await token_principal(state, token) is not None:
         return
     if user is None and not token:

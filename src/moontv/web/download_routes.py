@@ -69,8 +69,8 @@ async def queue_download(request: Request, state: State, user: ActiveUser) -> Re
     vod_id = str(vod_id)
     if len(source) > 128 or len(vod_id) > 64:
         raise ServiceError(400, "参数过长")
-    snapshot = await state.config.get()
-    site = find_site(snapshot.config, user, source)
+    view = await state.config.view()
+    site = find_site(view, user, source)
     detail = await state.cms.detail(site, vod_id, timeout=state.settings.upstream_timeout)
     episodes = detail.get("episodes") if detail else None
     if not isinstance(episodes, list) or not episodes:

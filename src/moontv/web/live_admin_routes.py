@@ -19,11 +19,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.admin import lives
+from moontv.config.view import AdminConfigView
 from moontv.errors import ServiceError
 from moontv.live.access import find_live
 from moontv.live.export import m3u_export
 from moontv.live.refresh import refresh_sources
-from moontv.live.service import LiveSource, live_entries
+from moontv.live.service import LiveSource
 from moontv.web.common import apply_change, expected_version
 from moontv.web.deps import AdminUser, State
 from moontv.web.responses import NO_STORE, json_response, read_json_object
@@ -37,12 +38,12 @@ async def get_lives(state: State, user: AdminUser) -> Response:
     service = state.live
     snapshot = await state.config.get()
     items = []
-    for entry in live_entries(snapshot.config):
-        source = LiveSource.from_entry(entry)
+    for entry in snapshot.view.lives:
+        source = LiveSource.of(entry)
         cached = service.cached_playlist(source)
         items.append(
             {
-                **entry,
+                **entry.document(),
                 "loaded": cached is not None,
                 "health": service.health.summary(source.key),
             }
@@ -83,14 +84,14 @@ async def refresh_lives(request: Request, state: State, user: AdminUser) -> Resp
 @router.post("/api/admin/live/health")
 async def check_live_health(request: Request, state: State, user: AdminUser) -> Response:
     body = await read_json_object(request)
-    source = _admin_source((await state.config.get()).config, body.get("key"))
+    source = _admin_source(await state.config.view(), body.get("key"))
     summary = await state.live.check_health(source)
     return json_response({"ok": True, **summary}, headers=NO_STORE)
 
 
 @router.get("/api/admin/live/health")
 async def get_live_health(request: Request, state: State, user: AdminUser) -> Response:
-    source = _admin_source((await state.config.get()).config, request.query_params.get("source"))
+    source = _admin_source(await state.config.view(), request.query_params.get("source"))
     service = state.live
     parsed = service.cached_playlist(source)
     channels = []
@@ -106,13 +107,13 @@ async def get_live_health(request: Request, state: State, user: AdminUser) -> Re
     )
 
 
-def _admin_source(config: dict[str, Any], key: Any) -> LiveSource:
+def _admin_source(view: AdminConfigView, key: Any) -> LiveSource:
     if not isinstance(key, str) or not key:
         raise ServiceError(400, "缺少 key 参数")
-    entry = next((e for e in live_entries(config) if e["key"] == key), None)
+    entry = view.live(key)
     if entry is None:
         raise ServiceError(404, "直播源不存在")
-    return LiveSource.from_entry(entry)
+    return LiveSource.of(entry)
 
 
 # -- TVBox -------------------------------------------------------------------------------------------
@@ -120,8 +121,8 @@ def _admin_source(config: dict[str, Any], key: Any) -> LiveSource:
 
 @router.get("/api/tvbox/s/{token}/live/{key}")
 async def tvbox_live(token: str, key: str, request: Request, state: State) -> Response:
-    username, config = await tvbox_holder(state, token)
-    source = find_live(config, username, key)
+    username, view = await tvbox_holder(state, token)
+    source = find_live(view, username, key)
     if source is None:
         raise ServiceError(404, f"未找到直播源: {key}")
     service = state.live

@@ -20,11 +20,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from moontv.config.view import LiveEntry
 from moontv.errors import ServiceError
 from moontv.live.access import available_lives, find_live, web_live_enabled
 from moontv.live.epg import now_next
 from moontv.live.playlist import Channel, ParsedPlaylist, web_playable
-from moontv.live.service import LiveService, LiveSource, live_entries
+from moontv.live.service import LiveService, LiveSource
 from moontv.streams.playlist import ENCRYPTED_SEGMENT, KEY, MAP, PLAYLIST, SEGMENT
 from moontv.streams.service import LIVE_PREFIX, SIGNATURE_HOURS, SourceOptions, StreamService
 from moontv.web.deps import ActiveUser, CurrentUser, State
@@ -36,7 +37,6 @@ from moontv.web.state import AppState
 router = APIRouter()
 MAX_KEY = 128
 MAX_FAVORITES = 500
-SOURCE_FIELDS = ("key", "name", "url", "ua", "epg", "from", "channelNumber", "disabled")
 
 
 def _param(request: Request, name: str, *, required: bool = True, limit: int = MAX_KEY) -> str:
@@ -49,8 +49,7 @@ def _param(request: Request, name: str, *, required: bool = True, limit: int = M
 
 
 async def _source(state: AppState, username: str, key: str) -> LiveSource:
-    config = (await state.config.get()).config
-    source = find_live(config, username, key)
+    source = find_live(await state.config.view(), username, key)
     if source is None:
         raise ServiceError(404, f"未找到直播源: {key}")
     return source
@@ -77,15 +76,24 @@ def channel_json(service: LiveService, source: LiveSource, channel: Channel) -> 
     }
 
 
+def _source_json(entry: LiveEntry) -> dict[str, Any]:
+    return {
+        "key": entry.key,
+        "name": entry.name,
+        "url": entry.url,
+        "ua": entry.ua,
+        "epg": entry.epg,
+        "from": entry.origin,
+        "channelNumber": entry.channel_number,
+        "disabled": entry.disabled,
+    }
+
+
 @router.get("/api/live/sources")
 async def live_sources(state: State, user: CurrentUser) -> Response:
-    config = (await state.config.get()).config
-    allowed = {s.key for s in available_lives(config, user.username)}
-    data = [
-        {name: entry.get(name) for name in SOURCE_FIELDS}
-        for entry in live_entries(config)
-        if entry["key"] in allowed
-    ]
+    view = await state.config.view()
+    allowed = {s.key for s in available_lives(view, user.username)}
+    data = [_source_json(entry) for entry in view.lives if entry.key in allowed]
     return json_response({"success": True, "data": data}, headers=NO_STORE)
 
 
@@ -185,8 +193,7 @@ def live_mapper(service: StreamService, key: str, user: str) -> Any:
 
 @router.get("/api/proxy/live")
 async def proxy_live(request: Request, state: State, user: CurrentUser) -> Response:
-    config = (await state.config.get()).config
-    if not web_live_enabled(config):
+    if not web_live_enabled(await state.config.view()):
         raise ServiceError(403, "网页直播已关闭")
     raw_source = _param(request, "source")
     key = raw_source.removeprefix(LIVE_PREFIX)

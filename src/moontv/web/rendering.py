@@ -154,17 +154,15 @@ async def render(
     state: AppState = request.app.state.moontv
     if "moontv.principal" not in request.scope:
         await optional_user(request, state)
-    snapshot = await state.config.get()
-    site = snapshot.config.get("SiteConfig", {})
-    request.scope["moontv.site_name"] = site.get("SiteName") or state.settings.site_name
+    view = await state.config.view()
+    site = view.site
+    request.scope["moontv.site_name"] = site.site_name or state.settings.site_name
     request.scope["moontv.image_proxy"] = {
-        "type": site.get("DoubanImageProxyType") or "server",
-        "url": site.get("DoubanImageProxy") or "",
+        "type": site.douban_image_proxy_type or "server",
+        "url": site.douban_image_proxy,
     }
     request.scope["moontv.page_boot"] = boot or {}
-    request.scope["moontv.has_custom"] = any(
-        not c.get("disabled") and c.get("query") for c in snapshot.config.get("CustomCategories") or []
-    )
+    request.scope["moontv.has_custom"] = bool(view.enabled_categories())
     request.scope["moontv.nav"] = nav
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from moontv.auth.service import Principal
-from moontv.config.admin import available_sites, cache_time, enabled_sites
+from moontv.config.view import AdminConfigView
 from moontv.errors import ServiceError
 from moontv.search.service import (
     FILTERED,
@@ -57,24 +57,24 @@ Q = Annotated[str, Query(description="search keyword"), AfterValidator(_search_t
 SourceFilter = Annotated[str, Query(description="comma-separated source keys to search (default: all)")]
 
 
-async def _options(state: AppState, timeout: float | None) -> tuple[SearchOptions, dict[str, Any]]:
-    snapshot = await state.config.get()
-    site = snapshot.config["SiteConfig"]
-    max_page = site.get("SearchDownstreamMaxPage")
-    ttl = cache_time(snapshot.config)
+async def _options(state: AppState, timeout: float | None) -> tuple[SearchOptions, AdminConfigView]:
+    view = await state.config.view()
+    site = view.site
+    max_page = site.search_max_page
+    ttl = site.cache_time
     opts = SearchOptions(
         timeout=clamp(timeout, state.settings.upstream_timeout, 1.0, 60.0),
         max_page=max_page
         if isinstance(max_page, int) and 1 <= max_page <= 50
         else state.settings.search_max_page,
-        filter_adult=not site.get("DisableYellowFilter", False),
+        filter_adult=not site.disable_yellow_filter,
         cache_ttl=ttl if state.settings.search_cache else 0,
     )
-    return opts, snapshot.config
+    return opts, view
 
 
-def _user_sites(config: dict[str, Any], user: Principal, wanted: str) -> list[ApiSite]:
-    sites = available_sites(config, user.username)
+def _user_sites(view: AdminConfigView, user: Principal, wanted: str) -> list[ApiSite]:
+    sites = view.available_sites(user.username)
     if wanted:
         keys = {k.strip() for k in wanted.split(",") if k.strip()}
         sites = [s for s in sites if s.key in keys]
@@ -106,10 +106,10 @@ async def search(
     if not q:
         return json_response({"results": []}, headers=NO_STORE)
     _admit(state, user)
-    opts, config = await _options(state, timeout)
-    sites = _user_sites(config, user, sources)
-    ttl = cache_time(config)
-    if not sites and not enabled_sites(config) and (stream is None or stream == "0"):
+    opts, view = await _options(state, timeout)
+    sites = _user_sites(view, user, sources)
+    ttl = view.site.cache_time
+    if not sites and not view.enabled_sites() and (stream is None or stream == "0"):
         return json_response({"results": [], "failedSources": [], **NO_SOURCES}, headers=NO_STORE)
     if stream is not None and stream != "0":
         state.metrics.search_requests.labels("ndjson").inc()
@@ -161,8 +161,8 @@ async def search_events(
     if not q:
         raise ServiceError(400, "搜索关键词不能为空")
     _admit(state, user)
-    opts, config = await _options(state, timeout)
-    sites = _user_sites(config, user, sources)
+    opts, view = await _options(state, timeout)
+    sites = _user_sites(view, user, sources)
     state.metrics.search_requests.labels("sse").inc()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Access-Control-Allow-Origin": "*"}
     return StreamingResponse(
@@ -226,8 +226,8 @@ async def search_one(
     if not q or not resource_id:
         return json_response({"result": None, "error": "缺少必要参数: q 或 resourceId"})
     _admit(state, user)
-    opts, config = await _options(state, timeout)
-    site = find_site(config, user, resource_id, result=None)
+    opts, view = await _options(state, timeout)
+    site = find_site(view, user, resource_id, result=None)
     try:
         results = await state.search.all_pages(site, q, opts)
     except SourceFailed as exc:
@@ -238,7 +238,7 @@ async def search_one(
     matches = [r for r in results if r.get("title") == q]
     if not matches:
         raise ServiceError(404, "未找到结果", result=None)
-    return json_response({"results": matches}, headers=private_cache(cache_time(config)))
+    return json_response({"results": matches}, headers=private_cache(view.site.cache_time))
 
 
 def _site_list(sites: list[ApiSite]) -> list[dict[str, str]]:
@@ -247,28 +247,26 @@ def _site_list(sites: list[ApiSite]) -> list[dict[str, str]]:
 
 @router.get("/api/search/resources")
 async def search_resources(state: State, user: CurrentUser) -> Response:
-    snapshot = await state.config.get()
+    view = await state.config.view()
     return json_response(
-        _site_list(available_sites(snapshot.config, user.username)),
-        headers=private_cache(cache_time(snapshot.config)),
+        _site_list(view.available_sites(user.username)),
+        headers=private_cache(view.site.cache_time),
     )
 
 
 @router.get("/api/config/sources")
 async def config_sources(state: State, user: CurrentUser) -> Response:
-    snapshot = await state.config.get()
+    view = await state.config.view()
     return json_response(
-        _site_list(available_sites(snapshot.config, user.username)),
-        headers=private_cache(cache_time(snapshot.config)),
+        _site_list(view.available_sites(user.username)),
+        headers=private_cache(view.site.cache_time),
     )
 
 
 @router.get("/api/config/custom_category")
 async def custom_categories(state: State, user: CurrentUser) -> Response:
-    snapshot = await state.config.get()
-    return json_response(
-        snapshot.config.get("CustomCategories", []), headers=private_cache(cache_time(snapshot.config))
-    )
+    view = await state.config.view()
+    return json_response(view.category_documents(), headers=private_cache(view.site.cache_time))
 
 
 SUGGESTION_SOURCES = 3  # sources asked (first page each) for one suggestion answer
@@ -289,21 +287,21 @@ async def search_suggestions(
     if not q:
         return json_response({"suggestions": []})
     _admit(state, user, "suggest")
-    opts, config = await _options(state, timeout)
-    sites = available_sites(config, user.username)[:SUGGESTION_SOURCES]
+    opts, view = await _options(state, timeout)
+    sites = view.available_sites(user.username)[:SUGGESTION_SOURCES]
     first_pages = SearchOptions(opts.timeout, 1, opts.filter_adult, opts.cache_ttl)
     if (stream is not None and stream != "0") or "application/x-ndjson" in request.headers.get("accept", ""):
         return StreamingResponse(
             _suggestion_lines(state, sites, q, first_pages),
             media_type="application/x-ndjson",
-            headers=private_cache(cache_time(config)),
+            headers=private_cache(view.site.cache_time),
         )
     titles: list[str] = []
     for outcome in await state.search.collect(sites, q, first_pages):
         titles.extend(str(r.get("title", "")) for r in outcome.results)
     found = scored_suggestions(titles, q)
     return json_response(
-        {"suggestions": found}, headers=private_cache(cache_time(config)) if found else NO_STORE
+        {"suggestions": found}, headers=private_cache(view.site.cache_time) if found else NO_STORE
     )
 
 
@@ -328,11 +326,11 @@ async def detail(
     ] = "",
     timeout: Timeout = None,
 ) -> Response:
-    snapshot = await state.config.get()
-    site = find_site(snapshot.config, user, source, message="无效的API来源")
+    view = await state.config.view()
+    site = find_site(view, user, source, message="无效的API来源")
     result = await state.cms.detail(
         site, vod_id, timeout=clamp(timeout, state.settings.upstream_timeout, 1.0, 60.0)
     )
     if result is None:
         raise ServiceError(404, "未找到该视频")
-    return json_response(result, headers=private_cache(cache_time(snapshot.config)))
+    return json_response(result, headers=private_cache(view.site.cache_time))

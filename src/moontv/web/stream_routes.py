@@ -49,11 +49,11 @@ PASS_HEADERS = ("content-length", "content-range", "accept-ranges", "last-modifi
 
 async def _options(state: AppState, user: Principal, key: str) -> SourceOptions:
     """The per-source fetch options; a named source must be one ``user`` may use."""
-    snapshot = await state.config.get()
+    view = await state.config.view()
     key = key.strip()
     if key:
-        find_site(snapshot.config, user, key)
-    return source_options(snapshot.config, key, ad_default=state.settings.ad_filter)
+        find_site(view, user, key)
+    return source_options(view, key, ad_default=state.settings.ad_filter)
 
 
 @router.get("/api/proxy/m3u8")
@@ -104,13 +104,13 @@ async def _signed(
     source = source.strip()
     if not state.streams.verify(kind, source, url, user.username, exp, sig):
         raise ServiceError(403, "签名无效")
-    snapshot = await state.config.get()
+    view = await state.config.view()
     if source.startswith(LIVE_PREFIX):  # a live channel's media (web/live_routes.py signs these)
-        if find_live(snapshot.config, user.username, source.removeprefix(LIVE_PREFIX)) is None:
+        if find_live(view, user.username, source.removeprefix(LIVE_PREFIX)) is None:
             raise ServiceError(403, "无权访问该直播源")
     elif source:
-        find_site(snapshot.config, user, source, status=403, message="无权访问该视频源")
-    return source_options(snapshot.config, source, ad_default=state.settings.ad_filter)
+        find_site(view, user, source, status=403, message="无权访问该视频源")
+    return source_options(view, source, ad_default=state.settings.ad_filter)
 
 
 Signature = Annotated[str, Query(description="the signature the playlist proxy issued")]
@@ -262,8 +262,8 @@ async def source_probe(
 ) -> Response:
     service = state.streams
     episode = int(ep) if ep else None
-    snapshot = await state.config.get()
-    site = find_site(snapshot.config, user, source)
+    view = await state.config.view()
+    site = find_site(view, user, source)
     key = (source, vod_id, episode)
     cached = service.speed_cache.get(key)
     if cached is not None:
@@ -283,7 +283,7 @@ async def source_probe(
     if index >= len(episodes):
         raise ServiceError(400, f"ep 超出范围 (共 {len(episodes)} 集)")
     url = episodes[index]
-    opts = source_options(snapshot.config, source, ad_default=state.settings.ad_filter)
+    opts = source_options(view, source, ad_default=state.settings.ad_filter)
     try:
         state.netguard.check_syntax(url)
         await state.netguard.check_url(url)

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 
 from moontv.auth.service import Principal
+from moontv.config.view import AdminConfigView
 from moontv.errors import ServiceError
 from moontv.settings import Settings
 from moontv.web.forwarded import origin
@@ -27,11 +28,11 @@ async def token_principal(state: AppState, token: str | None) -> Principal | Non
 
 async def tvbox_holder(
     state: AppState, token: str | None, session: Principal | None = None
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, AdminConfigView]:
     """The user a request acts for, after the enabled/token/ban checks; plus the config.
     ``session``: the signed-in user, for the routes a browser may call without a token."""
-    config = (await state.config.get()).config
-    if config["SiteConfig"].get("TVBoxEnabled") is not True:
+    view = await state.config.view()
+    if not view.site.tvbox_enabled:
         raise ServiceError(403, "TVBox 接口未开启")
     username = await state.tvbox.resolve(token) if token else None
     if username is None and session is not None and not token:
@@ -43,7 +44,7 @@ async def tvbox_holder(
         raise ServiceError(401, "令牌无效或已撤销")
     if principal.banned:
         raise ServiceError(403, "用户已被封禁")
-    return username, config
+    return username, view
 
 
 def tvbox_url(request: Request, settings: Settings, token: str) -> str:
@@ -52,9 +53,9 @@ def tvbox_url(request: Request, settings: Settings, token: str) -> str:
 
 async def token_status(request: Request, state: AppState, username: str) -> dict[str, Any]:
     """What the TVBox settings show a user about their own token (the secret itself is never shown)."""
-    snapshot = await state.config.get()
+    view = await state.config.view()
     return {
-        "enabled": bool(snapshot.config["SiteConfig"].get("TVBoxEnabled")),
+        "enabled": view.site.tvbox_enabled,
         "token": await state.tvbox.info(username),
         "url": None,
         "urlTemplate": tvbox_url(request, state.settings, "<token>"),

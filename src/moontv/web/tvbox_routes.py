@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
@@ -21,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from moontv.auth.service import Principal
-from moontv.config.admin import available_sites, cache_time
+from moontv.config.view import AdminConfigView
 from moontv.douban.client import DoubanError, DoubanProxy
 from moontv.errors import ServiceError
 from moontv.live.access import available_lives
@@ -85,13 +84,13 @@ def _with_query(base: str, query: str) -> str:
 @router.get("/api/tvbox/config")
 async def tvbox_config(request: Request, state: State) -> Response:
     token = request.query_params.get("token") or ""
-    username, config = await tvbox_holder(state, token)
+    username, view = await tvbox_holder(state, token)
     filters = _filters(request.query_params.get("filter") or "")
     body = tvbox.build_config(
-        origin(request, state.settings), token, available_sites(config, username), filters=filters
+        origin(request, state.settings), token, view.available_sites(username), filters=filters
     )
-    body["lives"] = tvbox_lives(origin(request, state.settings), token, available_lives(config, username))
-    headers = {**private_cache(cache_time(config)), "Referrer-Policy": "no-referrer"}
+    body["lives"] = tvbox_lives(origin(request, state.settings), token, available_lives(view, username))
+    headers = {**private_cache(view.site.cache_time), "Referrer-Policy": "no-referrer"}
     if request.query_params.get("format") == "base64" or request.query_params.get("base64") == "1":
         return Response(
             base64.b64encode(orjson.dumps(body)), media_type="text/plain; charset=utf-8", headers=headers
@@ -116,18 +115,17 @@ async def _facade_detail(
     state: AppState,
     token: str | None,
     username: str,
-    config: dict[str, Any],
+    view: AdminConfigView,
     wanted: tuple[str, ...],
 ) -> Response:
     refs = douban_site.decode_ids(request.query_params.get("ids") or "")
-    site = config["SiteConfig"]
     opts = SearchOptions(
         timeout=state.settings.upstream_timeout,
         max_page=1,
-        filter_adult="adult" in wanted or not site.get("DisableYellowFilter", False),
-        cache_ttl=cache_time(config) if state.settings.search_cache else 0,
+        filter_adult="adult" in wanted or not view.site.disable_yellow_filter,
+        cache_ttl=view.site.cache_time if state.settings.search_cache else 0,
     )
-    resolved = await douban_site.resolve(state.search, available_sites(config, username), refs, opts)
+    resolved = await douban_site.resolve(state.search, view.available_sites(username), refs, opts)
     rewrite = _playlist_rewriter(request, state, token) if token and "ads" in wanted else None
     items = [douban_site.detail_vod(ref, matches, rewrite) for ref, matches in resolved]
     found = any("vod_play_url" in item for item in items)
@@ -141,7 +139,7 @@ async def _facade_detail(
             "total": len(items),
             "list": items,
         },
-        headers=private_cache(cache_time(config)) if found else NO_STORE,
+        headers=private_cache(view.site.cache_time) if found else NO_STORE,
     )
 
 
@@ -155,13 +153,13 @@ def _filters(raw: str) -> tuple[str, ...]:
 async def _categories(
     request: Request, state: AppState, token: str | None, session: Principal | None, filters: str = "none"
 ) -> Response:
-    username, config = await tvbox_holder(state, token, session)
+    username, view = await tvbox_holder(state, token, session)
     wanted = _filters(filters)
-    cats = tvbox.categories(config.get("CustomCategories") or [])
+    cats = tvbox.categories(view.categories)
     params = request.query_params
     t, wd = params.get("t") or "", (params.get("wd") or "").strip()[:50]
     if params.get("ids"):
-        return await _facade_detail(request, state, token, username, config, wanted)
+        return await _facade_detail(request, state, token, username, view, wanted)
     if not t and not wd:
         return json_response({"code": 1, "msg": "success", "class": tvbox.class_list(cats), "list": []})
     try:
@@ -176,7 +174,7 @@ async def _categories(
     kwargs = tvbox.recommend_params(cat, wd or None)
     if "category" not in kwargs:
         kwargs["category"] = ""
-    proxy = DoubanProxy.from_site(config["SiteConfig"])
+    proxy = DoubanProxy.from_site(view.site)
     try:
         cards = await state.douban.recommend(
             cat.kind,
@@ -201,7 +199,7 @@ async def _categories(
             "total": 0,
             "list": tvbox.vod_list(cards),
         },
-        headers=private_cache(cache_time(config)),
+        headers=private_cache(view.site.cache_time),
     )
 
 
@@ -224,9 +222,9 @@ async def tvbox_filtered_categories(
 
 @router.get("/api/tvbox/s/{token}/cms/{filters}/{key}")
 async def tvbox_cms(token: str, filters: str, key: str, request: Request, state: State) -> Response:
-    username, config = await tvbox_holder(state, token)
+    username, view = await tvbox_holder(state, token)
     wanted = _filters(filters)
-    site = find_site(config, username, key, message="未找到指定的视频源")
+    site = find_site(view, username, key, message="未找到指定的视频源")
     forwarded = [(k, v[:200]) for k, v in request.query_params.multi_items() if k in tvbox.CMS_QUERY_PARAMS]
     url = _with_query(site.api, urlencode(forwarded)) if forwarded else site.api
     envelope = await state.cms.fetch_json(url, timeout=state.settings.upstream_timeout, source_key=site.key)
@@ -244,12 +242,12 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
 async def tvbox_playlist(token: str, key: str, request: Request, state: State) -> Response:
     """A source's playlist with ad blocks removed, for TVBox players (token instead of cookie).
     Variant playlists come back through this route; segments and keys stay upstream URLs."""
-    username, config = await tvbox_holder(state, token)
-    find_site(config, username, key, message="未找到指定的视频源")
+    username, view = await tvbox_holder(state, token)
+    find_site(view, username, key, message="未找到指定的视频源")
     url = (request.query_params.get("url") or "").strip()
     if not url or len(url) > 4096:
         raise ServiceError(400, "缺少 url 参数")
-    opts = source_options(config, key, ad_default=state.settings.ad_filter)
+    opts = source_options(view, key, ad_default=state.settings.ad_filter)
 
     def mapper(kind: str, target: str) -> str:
         if kind == PLAYLIST and target.lower().startswith(("http://", "https://")):

@@ -18,12 +18,12 @@ async def admin_page(request: Request, state: State, user: PageUser) -> Response
         return await render(
             request, "message.html", 403, heading="权限不足", message="只有站长和管理员可以访问管理面板。"
         )
-    snapshot = await state.config.get()
+    view = await state.config.view()
     return await render(
         request,
         "admin.html",
         nav="admin",
         username=user.username,
         role=user.role,
-        no_sources=not snapshot.config["SourceConfig"],
+        no_sources=not view.sources,
     )

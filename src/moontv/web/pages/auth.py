@@ -18,8 +18,8 @@ router = APIRouter()
 async def login_page(request: Request, state: State) -> Response:
     if not state.settings.password:
         return RedirectResponse("/warning", 307)
-    snapshot = await state.config.get()
-    allow_register = bool(snapshot.config["UserConfig"].get("AllowRegister"))
+    view = await state.config.view()
+    allow_register = view.allow_register
     boot = {"allowRegister": allow_register, "redirect": safe_redirect(request.query_params.get("redirect"))}
     banned = await state.auth.banned_by_token(request_token(request))
     return await render(request, "login.html", boot=boot, allow_register=allow_register, banned=banned)

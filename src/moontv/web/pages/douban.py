@@ -19,11 +19,9 @@ async def douban_page(request: Request, state: State, user: PageUser) -> Respons
     page_type = request.query_params.get("type") or "movie"
     if page_type not in PAGE_TYPES:
         page_type = "movie"
-    snapshot = await state.config.get()
+    view = await state.config.view()
     custom = [
-        {"name": c.get("name") or c.get("query"), "type": c.get("type"), "query": c.get("query")}
-        for c in snapshot.config.get("CustomCategories") or []
-        if not c.get("disabled") and c.get("query")
+        {"name": c.name or c.query, "type": c.type, "query": c.query} for c in view.enabled_categories()
     ]
     return await render(
         request,

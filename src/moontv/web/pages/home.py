@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from moontv.config.admin import available_sites
 from moontv.web.deps import PageUser, State
 from moontv.web.pages.cards import card, sorted_items
 from moontv.web.rendering import render
@@ -24,10 +23,10 @@ async def home(request: Request, state: State, user: PageUser) -> Response:
     if not user.banned:
         records = await state.storage.get_all_play_records(user.username)
         favorites = await state.storage.get_all_favorites(user.username)
-    snapshot = await state.config.get()
-    site = snapshot.config.get("SiteConfig", {})
-    proxy = {"type": site.get("DoubanImageProxyType") or "server", "url": site.get("DoubanImageProxy") or ""}
-    announcement = str(snapshot.config.get("SiteConfig", {}).get("Announcement") or "")
+    view = await state.config.view()
+    site = view.site
+    proxy = {"type": site.douban_image_proxy_type or "server", "url": site.douban_image_proxy}
+    announcement = site.announcement
     tab = request.query_params.get("tab", "home")
     if tab not in ("home", "history", "favorites"):
         tab = "home"
@@ -82,8 +81,8 @@ def _paged(items: list[tuple[str, dict[str, Any]]], page: int) -> _Pager:
 @router.get("/search")
 async def search_page(request: Request, state: State, user: PageUser) -> Response:
     q = (request.query_params.get("q") or "").strip()[:100]
-    snapshot = await state.config.get()
-    sources = [{"key": s.key, "name": s.name} for s in available_sites(snapshot.config, user.username)]
+    view = await state.config.view()
+    sources = [{"key": s.key, "name": s.name} for s in view.available_sites(user.username)]
     history = [] if user.banned else (await state.storage.get_search_history(user.username))[:20]
     params = {
         name: request.query_params.get(name, "")

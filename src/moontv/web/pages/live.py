@@ -16,11 +16,11 @@ router = APIRouter()
 
 @router.get("/live")
 async def live_page(request: Request, state: State, user: PageUser) -> Response:
-    config = (await state.config.get()).config
-    if not web_live_enabled(config):
+    view = await state.config.view()
+    if not web_live_enabled(view):
         t = strings(request)
         return await render(request, "message.html", 403, heading=t["live_title"], message=t["live_disabled"])
-    sources = [{"key": s.key, "name": s.name} for s in available_lives(config, user.username)]
+    sources = [{"key": s.key, "name": s.name} for s in available_lives(view, user.username)]
     qp = request.query_params
     return await render(
         request,

@@ -15,8 +15,8 @@ router = APIRouter()
 
 @router.get("/manifest.json")
 async def manifest(request: Request, state: State) -> Response:
-    snapshot = await state.config.get()
-    name = snapshot.config.get("SiteConfig", {}).get("SiteName") or state.settings.site_name
+    view = await state.config.view()
+    name = view.site.site_name or state.settings.site_name
     t = strings(request)
     data = {
         "id": "/",
