@@ -57,6 +57,7 @@ class ConfigService:
         self._ttl = ttl
         self._full_reload = full_reload
         self._cached: tuple[float, ConfigSnapshot] | None = None
+        self._last: ConfigSnapshot | None = None  # kept through invalidate(), to reuse its view
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
 
@@ -111,8 +112,14 @@ class ConfigService:
             if stored is None:
                 users = await self._storage.list_users()
                 stored = initial_config(self._settings, self._file_text, users)
-            snapshot = ConfigSnapshot.of(merge(stored, self._settings), version)
+            document = merge(stored, self._settings)
+            last = self._last
+            if last is not None and last.version == version and last.document == document:
+                snapshot = last  # the same version read again: its view is not built twice
+            else:
+                snapshot = ConfigSnapshot.of(document, version)
             self._cached = (time.monotonic(), snapshot)
+            self._last = snapshot
             return snapshot
 
     async def update(
@@ -139,6 +146,7 @@ class ConfigService:
                 continue
             fresh = ConfigSnapshot.of(merge(config, self._settings), version)
             self._cached = (time.monotonic(), fresh)
+            self._last = fresh
             self._loaded_at = self._cached[0]
             return fresh
         raise VersionConflict(snapshot.version, -1)
