@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import moontv
 from moontv.config.view import AdminConfigView
 from tests.inprocess import InProcessApp
 
@@ -200,3 +203,23 @@ def test_allow_lists() -> None:
     assert view.available_site("kid", "c") is None and view.available_site("kid", "a") is not None
     assert [e.key for e in view.available_lives("own")] == ["x", "y"]  # an empty live list: no limit
     assert [e.key for e in view.available_lives("kid")] == ["y"]
+
+
+SECTION_INDEX = re.compile(
+    r"""(\[\s*|\.get\(\s*)["'](SiteConfig|SourceConfig|UserConfig|CustomCategories|LiveConfig|ConfigFile"""
+    r"""|SubscriptionConfig|Users|Groups)["']"""
+)
+
+
+def test_only_the_config_package_indexes_the_document() -> None:
+    """Readers go through the view and writers through ``moontv.config.document``: the stored layout's
+    section names appear nowhere else in the server."""
+    package = Path(moontv.__file__).parent
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path.parent.name != "config" or path.parent.parent != package
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if SECTION_INDEX.search(line)
+    ]
+    assert offenders == []
