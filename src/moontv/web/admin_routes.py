@@ -45,12 +45,12 @@ async def get_config(
     snapshot = await state.config.get()
     tokens = state.tvbox
     tvbox = {name: await tokens.info(name) for name in snapshot.view.usernames()}
-    view = admin_view(snapshot.view, await state.storage.get_last_online(), tvbox)
+    shown = admin_view(snapshot.view, await state.storage.get_last_online(), tvbox)
     return json_response(
         {
             "Role": user.role,
             "Username": user.username,
-            "Config": view,
+            "Config": shown,
             "version": snapshot.version,
             "StorageType": state.storage.kind,
         },
