@@ -20,6 +20,7 @@ import orjson
 
 from moontv.config.admin import config_file_text
 from moontv.config.file import ConfigFileError, parse_config_text, validate_config_file
+from moontv.config.service import ConfigService
 from moontv.errors import ServiceError
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -181,7 +182,7 @@ class SubscriptionService:
 
     def __init__(
         self,
-        config: Any,
+        config: ConfigService,
         http: Callable[[], httpx.AsyncClient] | httpx.AsyncClient,
         *,
         timeout: float = 15.0,
