@@ -1,6 +1,6 @@
 """The per-user records, defined once: what the API accepts, what a backup may carry, what storage holds.
 
-A record is stored as ``model.model_dump()`` (the MoonTV wire shape, fields in this order). Values are
+A record is stored as ``model.stored()`` (the MoonTV wire shape, fields in this order). Values are
 coerced the way MoonTV's JavaScript did: numbers may arrive as numeric strings, text may arrive as a
 number, ``null``/``""`` mean "not given". Text is cut to a bound instead of refused; numbers must be
 finite and within JavaScript's safe-integer range. Unknown fields are dropped.
@@ -84,10 +84,16 @@ Episode = Annotated[int, _integer(-MAX_SAFE_INTEGER, None), Field(ge=1, le=MAX_S
 Timestamp = Annotated[int, _integer(0, _now_ms), Field(ge=0, le=MAX_SAFE_INTEGER, default_factory=_now_ms)]
 
 
-class PlayRecord(BaseModel):
-    """One title's watch progress (``u:{user}:pr`` / ``play_records``): 1-based episode, seconds, ms epoch."""
-
+class _Stored(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON-able dict storage keeps (``moontv.storage.protocol``)."""
+        return self.model_dump()
+
+
+class PlayRecord(_Stored):
+    """One title's watch progress (``u:{user}:pr`` / ``play_records``): 1-based episode, seconds, ms epoch."""
 
     title: Title
     source_name: Title
@@ -105,10 +111,8 @@ def _origin(value: Any) -> str | None:
     return value if value in ("vod", "live") else None
 
 
-class Favorite(BaseModel):
+class Favorite(_Stored):
     """One favourite title (``u:{user}:fav`` / ``favorites``); ``origin`` tells live channels from videos."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     source_name: Title
     total_episodes: Count = 0
@@ -140,10 +144,8 @@ def _number_or_zero(value: Any) -> int | float:
 Seconds = Annotated[int | float, BeforeValidator(_number_or_zero)]
 
 
-class SkipConfig(BaseModel):
+class SkipConfig(_Stored):
     """Skip-intro/outro times of one title (``u:{user}:skip`` / ``skip_configs``), in seconds."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     enable: Annotated[bool, BeforeValidator(bool)] = False
     intro_time: Seconds = 0

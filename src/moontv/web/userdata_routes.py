@@ -98,7 +98,7 @@ async def _room_for(state: AppState, user: str, kind: str, key: str) -> None:
         raise ServiceError(409, str(exc), limit=exc.limit) from None
 
 
-@router.get("/api/playrecords")
+@router.get("/api/playrecords", responses={200: {"model": dict[str, PlayRecord]}})
 async def get_play_records(state: State, user: ActiveUser) -> Response:
     return json_response(await state.storage.get_all_play_records(user.username), headers=NO_STORE)
 
@@ -108,7 +108,7 @@ async def save_play_record(
     state: State, user: ActiveUser, body: Annotated[PlayRecordBody, Depends(json_body(PlayRecordBody))]
 ) -> Response:
     await _room_for(state, user.username, "pr", body.key)
-    await state.storage.set_play_record(user.username, body.key, body.record.model_dump())
+    await state.storage.set_play_record(user.username, body.key, body.record.stored())
     return json_response({"success": True})
 
 
@@ -122,7 +122,7 @@ async def delete_play_records(state: State, user: ActiveUser, key: RecordKey = N
     )
 
 
-@router.get("/api/favorites")
+@router.get("/api/favorites", responses={200: {"model": dict[str, Favorite] | Favorite | None}})
 async def get_favorites(state: State, user: ActiveUser, key: RecordKey = None) -> Response:
     if key:
         split_key(key)
@@ -183,7 +183,7 @@ async def delete_search_history(
 # -- skip configs -----------------------------------------------------------------------------
 
 
-@router.get("/api/skipconfigs")
+@router.get("/api/skipconfigs", responses={200: {"model": dict[str, SkipConfig] | SkipConfig | None}})
 async def get_skip_configs(
     state: State,
     user: ActiveUser,
@@ -202,7 +202,7 @@ async def save_skip_config(
     state: State, user: ActiveUser, body: Annotated[SkipConfigBody, Depends(json_body(SkipConfigBody))]
 ) -> Response:
     await _room_for(state, user.username, "skip", body.key)
-    await state.storage.set_skip_config(user.username, body.key, body.config.model_dump())
+    await state.storage.set_skip_config(user.username, body.key, body.config.stored())
     return json_response({"success": True})
 
 
