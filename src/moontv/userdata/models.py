@@ -79,7 +79,7 @@ Title = Annotated[str, _text(MAX_TEXT, strip=True), Field(min_length=1)]
 Text = Annotated[str, _text(MAX_TEXT)]
 Cover = Annotated[str, _text(MAX_COVER)]
 Year = Annotated[str, _text(MAX_YEAR)]
-Count = Annotated[int, _integer(0, int), Field(ge=0, le=MAX_SAFE_INTEGER)]
+Count = Annotated[int, _integer(0, lambda: 0), Field(ge=0, le=MAX_SAFE_INTEGER)]
 Episode = Annotated[int, _integer(-MAX_SAFE_INTEGER, None), Field(ge=1, le=MAX_SAFE_INTEGER)]
 Timestamp = Annotated[int, _integer(0, _now_ms), Field(ge=0, le=MAX_SAFE_INTEGER, default_factory=_now_ms)]
 
