@@ -28,7 +28,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -65,8 +65,7 @@ SCRYPT_P_RANGE = range(1, 3)
 MAX_USERS = 100_000
 MAX_ITEMS_PER_USER = 100_000
 MAX_EPOCH_BUMPS = 10_000
-LUNATV_PREFIX = "U2FsdGVkX1"
-Entry = TypeVar("Entry", PlayRecord, Favorite, SkipConfig)  # base64 of "Salted__"
+LUNATV_PREFIX = "U2FsdGVkX1"  # base64 of "Salted__"
 
 DECRYPT_FAILED = "解密失败，请检查密码是否正确"
 BAD_FORMAT = "备份文件格式错误"
@@ -227,7 +226,9 @@ def _key(key: Any, where: str) -> str:
         raise _fail(where) from None
 
 
-def _entries(raw: Any, model: type[Entry], where: str) -> dict[str, dict[str, Any]]:
+def _entries(
+    raw: Any, model: type[PlayRecord | Favorite | SkipConfig], where: str
+) -> dict[str, dict[str, Any]]:
     """Every entry validated by the model the API uses; the first bad one refuses the whole file."""
     if raw is None:
         return {}
