@@ -219,9 +219,9 @@ def test_service_worker_stream_saves_the_same_bytes_as_a_blob(
     )
     streamed = save(page, done, tmp_path / f"streamed.{fmt}")
     page.wait_for_function(
-        "() => /\\d/.test(document.querySelector('#browser-download-list .download-item')?.dataset.bytes || '')"
+        "() => document.querySelector('#browser-download-list .download-item')?.dataset.saved"
     )
-    assert done.get_attribute("data-save") == "stream"  # saved through the worker, not a fallback
+    assert done.get_attribute("data-saved") == "stream"  # saved through the worker, not a fallback
     assert done.get_attribute("data-bytes") == str(streamed.stat().st_size)
     scope = page.evaluate(
         "() => navigator.serviceWorker.getRegistration('/download-stream/').then((r) => r && r.scope)"
@@ -229,7 +229,9 @@ def test_service_worker_stream_saves_the_same_bytes_as_a_blob(
     assert scope == f"{server.url}/download-stream/"
     page.select_option("#bdl-save", "blob")
     blob = save(page, done, tmp_path / f"blob.{fmt}")
-    assert done.get_attribute("data-save") == "blob"
+    page.wait_for_function(
+        "() => document.querySelector('#browser-download-list .download-item')?.dataset.saved === 'blob'"
+    )
     assert streamed.read_bytes() == blob.read_bytes()
     if fmt == "ts":
         assert streamed.read_bytes() == programme(aes_media)

@@ -114,7 +114,8 @@ async function save(task, item) {
     const saved = await saveVia(saveMethod(task), task);
     if (!saved) return;
     const [method, bytes] = saved;
-    item.dataset.bytes = String(bytes); // what was handed to the browser, for anyone checking the result
+    item.dataset.bytes = String(bytes); // what was handed to the browser, and how, for anyone checking
+    item.dataset.saved = method;
     task.savedVia = method;
     persist(task);
     render();
