@@ -143,13 +143,18 @@ export class DanmakuCanvas {
     return kind === "scroll" ? tail + GAP <= head : tail < 0;
   }
 
-  /** Fixed comments hold up to a quarter of the lanes each: scrolling comments keep out of a held lane, so
-      a busy stream of scrolling comments cannot starve the top and bottom ones. */
-  hold(kind, lane, count, now) {
+  /** Fixed comments hold up to a quarter of the lanes per kind (for 8 s after the last one), and scrolling
+      comments keep out of held lanes, so a busy stream of scrolling comments cannot starve the top and
+      bottom ones. A placed comment holds its lane; one that found no room holds the open lane whose
+      scrolling comment leaves first, for the next comments of its kind. */
+  hold(kind, placed, order, now) {
+    const open = order.filter((i) => !(now < this.laneState(i).heldUntil));
+    const lane = placed !== undefined ? placed : open.reduce((a, b) => (this.leaves(a, now) <= this.leaves(b, now) ? a : b), open[0]);
+    if (lane === undefined) return;
     const state = this.laneState(lane);
     const mine = state.heldBy === kind && now < state.heldUntil;
     const held = this.lanes.filter((s) => s && s.heldBy === kind && now < s.heldUntil).length;
-    if (!mine && held >= Math.floor(count / 4)) return;
+    if (!mine && held >= Math.floor(order.length / 4)) return;
     state.heldBy = kind;
     state.heldUntil = now + 2 * FIXED_SECONDS;
   }
@@ -165,12 +170,7 @@ export class DanmakuCanvas {
     const head = this.width - (now - start) * speed;
     const order = Array.from({ length: count }, (_, i) => (kind === "bottom" ? count - 1 - i : i));
     const lane = order.find((i) => this.laneFree(i, kind, head, now));
-    if (kind !== "scroll") {
-      // no room now: hold the lane whose scrolling comment leaves first, for the next ones of this kind
-      const open = order.filter((i) => !(now < this.laneState(i).heldUntil));
-      const target = lane !== undefined ? lane : open.reduce((a, b) => (this.leaves(a, now) <= this.leaves(b, now) ? a : b), open[0]);
-      if (target !== undefined) this.hold(kind, target, count, now);
-    }
+    if (kind !== "scroll") this.hold(kind, lane, order, now);
     if (lane === undefined) return; // no room: dropped rather than drawn over another comment
     const item = { ...this.bitmap(text, color), start: kind === "scroll" ? start : now, kind, lane, lineHeight, speed };
     this.laneState(lane)[kind === "scroll" ? "scroll" : "fixed"] = item;
