@@ -2,10 +2,12 @@
 and key come through our proxy (ads removed), segments too when the CDN has no CORS (the encrypted
 segments are relayed opaque), are decrypted with WebCrypto, kept in
 IndexedDB across a pause and a reload, and saved as MPEG-TS (byte-identical to the programme) or as MP4
-transmuxed by mux.js (the programme's duration and frame count, no ad frames)."""
+transmuxed by mux.js (the programme's duration and frame count, no ad frames), through a Blob, the save
+worker's stream or a file picker, all three giving the same bytes."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,29 @@ from tests.ui.conftest import ARTIFACTS, DESKTOP, PHONE, login
 
 TITLE = "下载测试"
 NO_PICKER = "Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true })"
+# a File System Access API stand-in that keeps what is written
+FAKE_PICKER = """() => {
+  window.__picked = { chunks: [], writes: 0, closed: false };
+  const writable = {
+    write: async (chunk) => {
+      window.__picked.chunks.push(new Uint8Array(chunk));
+      window.__picked.writes += 1;
+    },
+    close: async () => { window.__picked.closed = true; },
+    abort: async () => {},
+  };
+  Object.defineProperty(window, 'showSaveFilePicker', {
+    value: async () => ({ createWritable: async () => writable }), configurable: true });
+}"""
+PICKED_BASE64 = """async () => {
+  const blob = new Blob(window.__picked.chunks);
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}"""
 # remembers the address of every frame the page opens (the save worker's one-use download addresses)
 FRAME_LOG = """window.__frames = [];
 new MutationObserver((records) => { for (const r of records) for (const n of r.addedNodes)
@@ -194,7 +219,7 @@ def test_segment_range_and_skip_config_trim_the_download(
 
 
 @pytest.mark.parametrize("fmt", ["mp4", "ts"])
-def test_service_worker_stream_saves_the_same_bytes_as_a_blob(
+def test_worker_stream_and_file_picker_save_the_same_bytes_as_a_blob(
     app: tuple[LiveServer, Upstream], aes_media: Path, new_page: Any, tmp_path: Path, fmt: str
 ) -> None:
     server, _cdn = app
@@ -237,6 +262,18 @@ def test_service_worker_stream_saves_the_same_bytes_as_a_blob(
         assert streamed.read_bytes() == programme(aes_media)
     else:
         assert abs(probe(streamed)["duration"] - PROGRAMME_SECONDS) <= 0.1
+
+    # with a file picker, the automatic choice writes to the picked file chunk by chunk: the same bytes
+    page.evaluate(FAKE_PICKER)
+    page.select_option("#bdl-save", "auto")
+    page.wait_for_function(
+        "() => document.querySelector('#browser-download-list .download-item')?.dataset.save === 'picker'"
+    )
+    done.locator('button[data-act="save"]').click()
+    page.wait_for_function("() => window.__picked && window.__picked.closed", timeout=60_000)
+    picked = base64.b64decode(page.evaluate(PICKED_BASE64))
+    assert page.evaluate("() => window.__picked.writes") > 1  # streamed, not one big Blob
+    assert picked == blob.read_bytes()
 
     # the worker serves only what a page registered, once: a used address and a made-up one are 404s
     frames = page.evaluate("() => window.__frames")
