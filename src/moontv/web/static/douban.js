@@ -244,14 +244,15 @@
       if (cameBack) sentinelReached();
       else if (now) fillViewport();
     }, { rootMargin: `${MARGIN}px` }).observe(sentinel);
-  } else {
-    let queued = false;
-    window.addEventListener("scroll", () => {
-      if (queued) return;
-      queued = true;
-      requestAnimationFrame(() => { queued = false; if (sentinelNear()) sentinelReached(); });
-    }, { passive: true });
   }
+  /* Scrolling checks too: the observer reports only a change from the state it last computed, so a page
+     appended and scrolled past before its next computation would go unnoticed. */
+  let scrollQueued = false;
+  window.addEventListener("scroll", () => {
+    if (scrollQueued || st.loading || st.done || st.failed) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => { scrollQueued = false; if (sentinelNear()) sentinelReached(); });
+  }, { passive: true });
   window.addEventListener("resize", fillViewport, { passive: true });
   reset();
 })();
