@@ -56,7 +56,8 @@ class Echo(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if body:  # HAProxy drops the connection once a bodiless answer's headers are in
+            self.wfile.write(body)
 
     do_GET = do_POST
 
