@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -40,6 +42,36 @@ from moontv.web.state import AppState
 from moontv.web.tvbox_access import token_status, tvbox_holder, tvbox_url
 
 router = APIRouter()
+
+# Checks stay in the routes (after the token check), so a bad token is answered before bad parameters.
+Token = Annotated[str, Query(description="the user's TVBox token")]
+FilterList = Annotated[str, Query(alias="filter", description="comma-separated: adult, ads")]
+TvboxFormat = Annotated[str, Query(alias="format", description='"base64": the JSON base64-encoded')]
+Base64Flag = Annotated[str, Query(alias="base64", description='"1": same as format=base64')]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryQuery:
+    """TVBox's CMS-style paging and lookup parameters (the façade answers what a CMS would)."""
+
+    t: str
+    wd: str
+    ids: str
+    pg: str
+    pagesize: str
+
+
+def category_query(
+    t: Annotated[str, Query(description="category index, 1-based")] = "",
+    wd: Annotated[str, Query(description="keyword")] = "",
+    ids: Annotated[str, Query(description="Douban ids (detail)")] = "",
+    pg: Annotated[str, Query(description="page, 1-based")] = "",
+    pagesize: Annotated[str, Query(description="items per page, 1-50")] = "",
+) -> CategoryQuery:
+    return CategoryQuery(t, wd, ids, pg, pagesize)
+
+
+CategoryParams = Annotated[CategoryQuery, Depends(category_query)]
 
 
 @router.get("/api/tvbox/token")
@@ -82,16 +114,22 @@ def _with_query(base: str, query: str) -> str:
 
 
 @router.get("/api/tvbox/config")
-async def tvbox_config(request: Request, state: State) -> Response:
-    token = request.query_params.get("token") or ""
+async def tvbox_config(
+    request: Request,
+    state: State,
+    token: Token = "",
+    filter_list: FilterList = "",
+    answer_format: TvboxFormat = "",
+    base64_flag: Base64Flag = "",
+) -> Response:
     username, view = await tvbox_holder(state, token)
-    filters = _filters(request.query_params.get("filter") or "")
+    filters = _filters(filter_list)
     body = tvbox.build_config(
         origin(request, state.settings), token, view.available_sites(username), filters=filters
     )
     body["lives"] = tvbox_lives(origin(request, state.settings), token, available_lives(view, username))
     headers = {**private_cache(view.site.cache_time), "Referrer-Policy": "no-referrer"}
-    if request.query_params.get("format") == "base64" or request.query_params.get("base64") == "1":
+    if answer_format == "base64" or base64_flag == "1":
         return Response(
             base64.b64encode(orjson.dumps(body)), media_type="text/plain; charset=utf-8", headers=headers
         )
@@ -117,8 +155,9 @@ async def _facade_detail(
     username: str,
     view: AdminConfigView,
     wanted: tuple[str, ...],
+    ids: str,
 ) -> Response:
-    refs = douban_site.decode_ids(request.query_params.get("ids") or "")
+    refs = douban_site.decode_ids(ids)
     opts = SearchOptions(
         timeout=state.settings.upstream_timeout,
         max_page=1,
@@ -151,20 +190,24 @@ def _filters(raw: str) -> tuple[str, ...]:
 
 
 async def _categories(
-    request: Request, state: AppState, token: str | None, session: Principal | None, filters: str = "none"
+    request: Request,
+    state: AppState,
+    token: str | None,
+    session: Principal | None,
+    query: CategoryQuery,
+    filters: str = "none",
 ) -> Response:
     username, view = await tvbox_holder(state, token, session)
     wanted = _filters(filters)
     cats = tvbox.categories(view.categories)
-    params = request.query_params
-    t, wd = params.get("t") or "", (params.get("wd") or "").strip()[:50]
-    if params.get("ids"):
-        return await _facade_detail(request, state, token, username, view, wanted)
+    t, wd = query.t, query.wd.strip()[:50]
+    if query.ids:
+        return await _facade_detail(request, state, token, username, view, wanted, query.ids)
     if not t and not wd:
         return json_response({"code": 1, "msg": "success", "class": tvbox.class_list(cats), "list": []})
     try:
-        page = max(1, int(params.get("pg") or 1))
-        size = min(50, max(1, int(params.get("pagesize") or 20)))
+        page = max(1, int(query.pg or 1))
+        size = min(50, max(1, int(query.pagesize or 20)))
         index = int(t) if t else 1
     except ValueError:
         raise ServiceError(400, "参数格式错误") from None
@@ -204,20 +247,28 @@ async def _categories(
 
 
 @router.get("/api/tvbox/categories")
-async def tvbox_categories(request: Request, state: State, user: OptionalUser) -> Response:
-    return await _categories(request, state, request.query_params.get("token"), user)
+async def tvbox_categories(
+    request: Request,
+    state: State,
+    user: OptionalUser,
+    query: CategoryParams,
+    token: Annotated[str | None, Query(description="the user's TVBox token")] = None,
+) -> Response:
+    return await _categories(request, state, token, user, query)
 
 
 @router.get("/api/tvbox/s/{token}/categories")
-async def tvbox_token_categories(token: str, request: Request, state: State, user: OptionalUser) -> Response:
-    return await _categories(request, state, token, user)
+async def tvbox_token_categories(
+    token: str, request: Request, state: State, user: OptionalUser, query: CategoryParams
+) -> Response:
+    return await _categories(request, state, token, user, query)
 
 
 @router.get("/api/tvbox/s/{token}/categories/{filters}")
 async def tvbox_filtered_categories(
-    token: str, filters: str, request: Request, state: State, user: OptionalUser
+    token: str, filters: str, request: Request, state: State, user: OptionalUser, query: CategoryParams
 ) -> Response:
-    return await _categories(request, state, token, user, filters)
+    return await _categories(request, state, token, user, query, filters)
 
 
 @router.get("/api/tvbox/s/{token}/cms/{filters}/{key}")
@@ -225,6 +276,7 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
     username, view = await tvbox_holder(state, token)
     wanted = _filters(filters)
     site = find_site(view, username, key, message="未找到指定的视频源")
+    # Read raw on purpose: a pass-through of whichever CMS parameters (ac, t, pg, wd, ids, ...) TVBox sent.
     forwarded = [(k, v[:200]) for k, v in request.query_params.multi_items() if k in tvbox.CMS_QUERY_PARAMS]
     url = _with_query(site.api, urlencode(forwarded)) if forwarded else site.api
     envelope = await state.cms.fetch_json(url, timeout=state.settings.upstream_timeout, source_key=site.key)
@@ -239,12 +291,14 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
 
 
 @router.get("/api/tvbox/s/{token}/m3u8/{key}")
-async def tvbox_playlist(token: str, key: str, request: Request, state: State) -> Response:
+async def tvbox_playlist(
+    token: str, key: str, state: State, url: Annotated[str, Query(description="the playlist URL")] = ""
+) -> Response:
     """A source's playlist with ad blocks removed, for TVBox players (token instead of cookie).
     Variant playlists come back through this route; segments and keys stay upstream URLs."""
     username, view = await tvbox_holder(state, token)
     find_site(view, username, key, message="未找到指定的视频源")
-    url = (request.query_params.get("url") or "").strip()
+    url = url.strip()
     if not url or len(url) > 4096:
         raise ServiceError(400, "缺少 url 参数")
     opts = source_options(view, key, ad_default=state.settings.ad_filter)

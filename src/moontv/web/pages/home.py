@@ -27,10 +27,12 @@ async def home(request: Request, state: State, user: PageUser) -> Response:
     site = view.site
     proxy = {"type": site.douban_image_proxy_type or "server", "url": site.douban_image_proxy}
     announcement = site.announcement
-    tab = request.query_params.get("tab", "home")
+    # Raw on purpose: a page's query only seeds its script; bad values fall back, never a 400.
+    query = request.query_params
+    tab = query.get("tab", "home")
     if tab not in ("home", "history", "favorites"):
         tab = "home"
-    raw_page = request.query_params.get("page", "1")
+    raw_page = query.get("page", "1")
     page = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) <= 6 else 1
     sorted_records = sorted_items(records)
     sorted_favorites = sorted_items(favorites)
@@ -80,12 +82,14 @@ def _paged(items: list[tuple[str, dict[str, Any]]], page: int) -> _Pager:
 
 @router.get("/search")
 async def search_page(request: Request, state: State, user: PageUser) -> Response:
-    q = (request.query_params.get("q") or "").strip()[:100]
+    # Raw on purpose: a page's query only seeds its script; bad values fall back, never a 400.
+    query = request.query_params
+    q = (query.get("q") or "").strip()[:100]
     view = await state.config.view()
     sources = [{"key": s.key, "name": s.name} for s in view.available_sites(user.username)]
     history = [] if user.banned else (await state.storage.get_search_history(user.username))[:20]
     params = {
-        name: request.query_params.get(name, "")
+        name: query.get(name, "")
         for name in ("sources", "filter_sources", "titles", "years", "sort", "order")
     }
     return await render(
