@@ -53,3 +53,10 @@ class InProcessApp:
         if as_user is not None:
             client.cookies.set("auth", await self.state.auth.issue(as_user))
         return client
+
+    async def login(self, username: str = "admin", password: str = "test") -> httpx.AsyncClient:
+        """A client signed in through ``POST /api/login`` (the cookie the app itself sets)."""
+        client = await self.client()
+        response = await client.post("/api/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return client
