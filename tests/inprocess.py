@@ -44,10 +44,11 @@ class InProcessApp:
 
             await self.state.config.update(mutate)
 
-    async def client(self, as_user: str | None = None) -> httpx.AsyncClient:
-        """A client of the app; signed in as ``as_user`` (a session token as the ``auth`` cookie)."""
+    async def client(self, as_user: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """A client of the app; signed in as ``as_user`` (a session token as the ``auth`` cookie).
+        Keyword arguments go to ``httpx.AsyncClient`` (``follow_redirects``, ``headers``...)."""
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://testserver", timeout=30
+            transport=httpx.ASGITransport(app=self.app), base_url="http://testserver", timeout=30, **kwargs
         )
         self._stack.push_async_callback(client.aclose)
         if as_user is not None:
