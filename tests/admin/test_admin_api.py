@@ -7,6 +7,8 @@ import json
 
 import httpx
 
+from tests.inprocess import InProcessApp
+
 CONFLICT = "配置已被其他管理员修改，请刷新后重试"
 
 
@@ -135,88 +137,83 @@ async def test_stale_writes_get_409_and_change_nothing(inprocess_app) -> None:
 # -- sources ---------------------------------------------------------------------------------------
 
 
-async def test_source_actions(inprocess_app) -> None:
+async def source(owner: httpx.AsyncClient, action: str, **body: object) -> httpx.Response:
+    return await owner.post("/api/admin/source", json={"action": action, **body})
+
+
+async def source_keys(owner: httpx.AsyncClient) -> list[str]:
+    return [s["key"] for s in (await config(owner))["Config"]["SourceConfig"]]
+
+
+async def owner_with_custom_sources(inprocess_app, *keys: str) -> tuple[InProcessApp, httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """The owner of a site whose config file has ``file1``, with custom sources ``keys`` added."""
     app = await start(inprocess_app)
     owner = await app.login()
-
-    async def keys() -> list[str]:
-        return [s["key"] for s in (await config(owner))["Config"]["SourceConfig"]]
-
-    for key in ("s1", "s2", "s3"):
-        assert (
-            await post(
-                owner,
-                "/api/admin/source",
-                action="add",
-                key=key,
-                name=key.upper(),
-                api=f"https://{key}.example/api.php/provide/vod",
-            )
-        ).status_code == 200
-    assert (
-        await post(owner, "/api/admin/source", action="add", key="s1", name="dup", api="https://x.example/a")
-    ).json()["error"] == "该源已存在"
-    assert (
-        await post(
-            owner, "/api/admin/source", action="add", key="bad key", name="n", api="https://x.example/a"
+    for key in keys:
+        added = await source(
+            owner, "add", key=key, name=key.upper(), api=f"https://{key}.example/api.php/provide/vod"
         )
-    ).status_code == 400
-    assert (
-        await post(owner, "/api/admin/source", action="add", key="s9", name="n", api="javascript:alert(1)")
-    ).status_code == 400
-    assert (
-        await post(owner, "/api/admin/source", action="add", key="s9", name="", api="https://x.example/a")
-    ).json()["error"] == "缺少必要参数"
-    assert (await post(owner, "/api/admin/source", action="nope")).json()["error"] == "参数格式错误"
-    assert await keys() == ["file1", "s1", "s2", "s3"]
+        assert added.status_code == 200, added.text
+    return app, owner
+
+
+async def test_source_add_validates_input_and_marks_custom_sources(inprocess_app) -> None:
+    _, owner = await owner_with_custom_sources(inprocess_app, "s1", "s2", "s3")
+    duplicate = await source(owner, "add", key="s1", name="dup", api="https://x.example/a")
+    assert duplicate.json()["error"] == "该源已存在"
+    assert (await source(owner, "add", key="bad key", name="n", api="https://x.example/a")).status_code == 400
+    assert (await source(owner, "add", key="s9", name="n", api="javascript:alert(1)")).status_code == 400
+    nameless = await source(owner, "add", key="s9", name="", api="https://x.example/a")
+    assert nameless.json()["error"] == "缺少必要参数"
+    assert (await source(owner, "nope")).json()["error"] == "参数格式错误"
+    assert await source_keys(owner) == ["file1", "s1", "s2", "s3"]
     entry = {s["key"]: s for s in (await config(owner))["Config"]["SourceConfig"]}
     assert entry["s1"]["from"] == "custom" and entry["file1"]["from"] == "config"
 
-    assert (
-        await post(
-            owner, "/api/admin/source", action="edit", key="s1", name="Renamed", detail="https://d.example"
-        )
-    ).status_code == 200
+
+async def test_source_edit_changes_custom_sources_only(inprocess_app) -> None:
+    _, owner = await owner_with_custom_sources(inprocess_app, "s1")
+    edited = await source(owner, "edit", key="s1", name="Renamed", detail="https://d.example")
+    assert edited.status_code == 200
     s1 = next(s for s in (await config(owner))["Config"]["SourceConfig"] if s["key"] == "s1")
     assert s1["name"] == "Renamed" and s1["detail"] == "https://d.example"
-    assert (await post(owner, "/api/admin/source", action="edit", key="file1", name="x")).status_code == 400
-    assert (await post(owner, "/api/admin/source", action="edit", key="ghost", name="x")).status_code == 404
+    assert (await source(owner, "edit", key="file1", name="x")).status_code == 400
+    assert (await source(owner, "edit", key="ghost", name="x")).status_code == 404
 
-    assert (await post(owner, "/api/admin/source", action="disable", key="s2")).status_code == 200
-    c = await app.client()
-    c.cookies = owner.cookies
-    listed = [s["key"] for s in (await c.get("/api/search/resources")).json()]
-    assert "s2" not in listed and "s1" in listed
-    assert (await post(owner, "/api/admin/source", action="enable", key="s2")).status_code == 200
-    assert (await post(owner, "/api/admin/source", action="enable")).json()["error"] == "缺少 key 参数"
-    assert (await post(owner, "/api/admin/source", action="enable", key="ghost")).status_code == 404
 
-    assert (await post(owner, "/api/admin/source", action="sort", order=["s3", "s1"])).status_code == 200
-    assert await keys() == ["s3", "s1", "file1", "s2"]
-    assert (await post(owner, "/api/admin/source", action="sort", order="s3")).json()[
-        "error"
-    ] == "排序列表格式错误"
+async def test_a_disabled_source_is_hidden_from_search_until_enabled(inprocess_app) -> None:
+    _, owner = await owner_with_custom_sources(inprocess_app, "s1", "s2")
 
-    assert (await post(owner, "/api/admin/source", action="delete", key="file1")).json()[
-        "error"
-    ] == "该源不可删除"
-    assert (await post(owner, "/api/admin/source", action="delete", key="s3")).status_code == 200
-    assert "s3" not in await keys()
+    async def searchable() -> list[str]:
+        return [s["key"] for s in (await owner.get("/api/search/resources")).json()]
 
-    assert (
-        await post(owner, "/api/admin/source", action="batchDisable", keys=["s1", "s2", "ghost"])
-    ).status_code == 200
-    assert all(
-        s["disabled"] for s in (await config(owner))["Config"]["SourceConfig"] if s["key"] in ("s1", "s2")
-    )
-    assert (await post(owner, "/api/admin/source", action="batchEnable", keys=["s1"])).status_code == 200
-    assert (await post(owner, "/api/admin/source", action="batchEnable", keys=[])).json()[
-        "error"
-    ] == "缺少 keys 参数或列表为空"
-    assert (
-        await post(owner, "/api/admin/source", action="batchDelete", keys=["s1", "s2", "file1"])
-    ).status_code == 200
-    assert await keys() == ["file1"]  # config sources are skipped
+    assert (await source(owner, "disable", key="s2")).status_code == 200
+    assert "s2" not in await searchable() and "s1" in await searchable()
+    assert (await source(owner, "enable", key="s2")).status_code == 200
+    assert "s2" in await searchable()
+    assert (await source(owner, "enable")).json()["error"] == "缺少 key 参数"
+    assert (await source(owner, "enable", key="ghost")).status_code == 404
+
+
+async def test_source_sort_and_delete(inprocess_app) -> None:
+    _, owner = await owner_with_custom_sources(inprocess_app, "s1", "s2", "s3")
+    assert (await source(owner, "sort", order=["s3", "s1"])).status_code == 200
+    assert await source_keys(owner) == ["s3", "s1", "file1", "s2"]
+    assert (await source(owner, "sort", order="s3")).json()["error"] == "排序列表格式错误"
+    assert (await source(owner, "delete", key="file1")).json()["error"] == "该源不可删除"
+    assert (await source(owner, "delete", key="s3")).status_code == 200
+    assert await source_keys(owner) == ["s1", "file1", "s2"]
+
+
+async def test_batch_source_actions_skip_config_sources(inprocess_app) -> None:
+    _, owner = await owner_with_custom_sources(inprocess_app, "s1", "s2")
+    assert (await source(owner, "batchDisable", keys=["s1", "s2", "ghost"])).status_code == 200
+    sources = (await config(owner))["Config"]["SourceConfig"]
+    assert [s["key"] for s in sources if s["disabled"]] == ["s1", "s2"]
+    assert (await source(owner, "batchEnable", keys=["s1"])).status_code == 200
+    assert (await source(owner, "batchEnable", keys=[])).json()["error"] == "缺少 keys 参数或列表为空"
+    assert (await source(owner, "batchDelete", keys=["s1", "s2", "file1"])).status_code == 200
+    assert await source_keys(owner) == ["file1"]  # config sources are skipped
 
 
 # -- users: the permission matrix ---------------------------------------------------------------------
@@ -328,87 +325,78 @@ async def test_ban_password_reset_and_delete_revoke_sessions(inprocess_app) -> N
     assert (await c.post("/api/login", json={"username": "u3", "password": "pw-123"})).status_code == 401
 
 
-async def test_groups_and_per_user_source_allow_list(inprocess_app) -> None:
-    app = await start(inprocess_app)
-    owner = await app.login()
-    for key in ("g1", "g2", "g3"):
-        await post(
-            owner, "/api/admin/source", action="add", key=key, name=key, api=f"https://{key}.example/api"
-        )
+async def group(owner: httpx.AsyncClient, action: str, **body: object) -> httpx.Response:
+    return await owner.post("/api/admin/group", json={"action": action, **body})
+
+
+async def for_user(owner: httpx.AsyncClient, action: str, name: str, **body: object) -> httpx.Response:
+    return await owner.post("/api/admin/user", json={"action": action, "targetUsername": name, **body})
+
+
+async def site_with_groups_to_be(inprocess_app):  # type: ignore[no-untyped-def]
+    """Sources file1 (config), g1..g3 (custom); users u1 and the admin adm; what u1 may search."""
+    app, owner = await owner_with_custom_sources(inprocess_app, "g1", "g2", "g3")
     await add_user(owner, "u1")
     await add_user(owner, "adm", admin=True)
     u1 = await app.login("u1", "pw-123")
-    adm = await app.login("adm", "pw-123")
 
     async def visible() -> list[str]:
         return [s["key"] for s in (await u1.get("/api/config/sources")).json()]
 
     assert await visible() == ["file1", "g1", "g2", "g3"]
-    assert (
-        await post(owner, "/api/admin/group", action="create", name="kids", sourceKeys=["g1", "g2"])
-    ).status_code == 200
-    assert (await post(owner, "/api/admin/group", action="create", name="kids")).json()[
-        "error"
-    ] == "分组已存在"
-    assert (
-        await post(owner, "/api/admin/group", action="create", name="x", sourceKeys=["ghost"])
-    ).status_code == 400
-    assert (await post(owner, "/api/admin/group", action="create")).json()["error"] == "缺少分组名称"
-    assert (
-        await post(owner, "/api/admin/group", action="assignUsers", name="kids", users=["u1"])
-    ).status_code == 200
-    assert await visible() == ["g1", "g2"]
-    assert (
-        await post(adm, "/api/admin/group", action="assignUsers", name="kids", users=["admin"])
-    ).status_code == 400
-    assert (
-        await post(owner, "/api/admin/group", action="setSources", name="kids", sourceKeys=["g3"])
-    ).status_code == 200
-    assert await visible() == ["g3"]
-    assert (
-        await post(owner, "/api/admin/group", action="rename", name="kids", newName="teens")
-    ).status_code == 200
-    assert (await users(owner))["u1"]["group"] == "teens"
-    assert (
-        await post(owner, "/api/admin/group", action="rename", name="ghost", newName="x")
-    ).status_code == 404
+    return app, owner, visible
 
-    # per-user allow-list wins over the group; unknown keys are refused
-    r = await post(
-        owner, "/api/admin/user", action="setSources", targetUsername="u1", sourceKeys=["g1", "file1"]
-    )
-    assert r.status_code == 200
-    assert await visible() == ["file1", "g1"]
-    assert (
-        await post(owner, "/api/admin/user", action="setSources", targetUsername="u1", sourceKeys=["nope"])
-    ).status_code == 400
-    assert (
-        await post(owner, "/api/admin/user", action="setSources", targetUsername="u1", sourceKeys=[])
-    ).status_code == 200
+
+async def test_a_group_limits_its_users_to_its_sources(inprocess_app) -> None:
+    app, owner, visible = await site_with_groups_to_be(inprocess_app)
+    assert (await group(owner, "create", name="kids", sourceKeys=["g1", "g2"])).status_code == 200
+    assert (await group(owner, "create", name="kids")).json()["error"] == "分组已存在"
+    assert (await group(owner, "create", name="x", sourceKeys=["ghost"])).status_code == 400
+    assert (await group(owner, "create")).json()["error"] == "缺少分组名称"
+    assert (await group(owner, "assignUsers", name="kids", users=["u1"])).status_code == 200
+    assert await visible() == ["g1", "g2"]
+    adm = await app.login("adm", "pw-123")
+    assert (await group(adm, "assignUsers", name="kids", users=["admin"])).status_code == 400
+    assert (await group(owner, "setSources", name="kids", sourceKeys=["g3"])).status_code == 200
     assert await visible() == ["g3"]
-    # setGroup action and group removal
-    assert (
-        await post(owner, "/api/admin/user", action="setGroup", targetUsername="u1", group="ghost")
-    ).status_code == 404
-    assert (
-        await post(owner, "/api/admin/user", action="setGroup", targetUsername="u1", group="")
-    ).status_code == 200
+    assert (await group(owner, "rename", name="kids", newName="teens")).status_code == 200
+    assert (await users(owner))["u1"]["group"] == "teens"
+    assert (await group(owner, "rename", name="ghost", newName="x")).status_code == 404
+
+
+async def test_a_per_user_allow_list_wins_over_the_group(inprocess_app) -> None:
+    _, owner, visible = await site_with_groups_to_be(inprocess_app)
+    await group(owner, "create", name="teens", sourceKeys=["g3"])
+    await group(owner, "assignUsers", name="teens", users=["u1"])
+    assert (await for_user(owner, "setSources", "u1", sourceKeys=["g1", "file1"])).status_code == 200
+    assert await visible() == ["file1", "g1"]
+    assert (await for_user(owner, "setSources", "u1", sourceKeys=["nope"])).status_code == 400
+    assert (await for_user(owner, "setSources", "u1", sourceKeys=[])).status_code == 200
+    assert await visible() == ["g3"]
+
+
+async def test_leaving_and_deleting_groups(inprocess_app) -> None:
+    _, owner, visible = await site_with_groups_to_be(inprocess_app)
+    await group(owner, "create", name="teens", sourceKeys=["g3"])
+    assert (await for_user(owner, "setGroup", "u1", group="ghost")).status_code == 404
+    assert (await for_user(owner, "setGroup", "u1", group="teens")).status_code == 200
+    assert await visible() == ["g3"]
+    assert (await for_user(owner, "setGroup", "u1", group="")).status_code == 200
     assert await visible() == ["file1", "g1", "g2", "g3"]
-    assert (
-        await post(owner, "/api/admin/user", action="setGroup", targetUsername="u1", group="teens")
-    ).status_code == 200
-    assert (await post(owner, "/api/admin/group", action="removeUsers", users=["u1"])).status_code == 200
+    assert (await for_user(owner, "setGroup", "u1", group="teens")).status_code == 200
+    assert (await group(owner, "removeUsers", users=["u1"])).status_code == 200
     assert "group" not in (await users(owner))["u1"]
-    await post(owner, "/api/admin/group", action="assignUsers", name="teens", users=["u1"])
-    assert (await post(owner, "/api/admin/group", action="delete", name="teens")).status_code == 200
-    assert (
-        "group" not in (await users(owner))["u1"]
-        and (await config(owner))["Config"]["UserConfig"]["Groups"] == []
-    )
-    # deleting a source removes it from groups and allow-lists
-    await post(owner, "/api/admin/group", action="create", name="g", sourceKeys=["g1", "g2"])
-    await post(owner, "/api/admin/user", action="setSources", targetUsername="u1", sourceKeys=["g1", "g2"])
-    await post(owner, "/api/admin/source", action="delete", key="g1")
+    await group(owner, "assignUsers", name="teens", users=["u1"])
+    assert (await group(owner, "delete", name="teens")).status_code == 200
+    assert "group" not in (await users(owner))["u1"]
+    assert (await config(owner))["Config"]["UserConfig"]["Groups"] == []
+
+
+async def test_deleting_a_source_removes_it_from_groups_and_allow_lists(inprocess_app) -> None:
+    _, owner, _ = await site_with_groups_to_be(inprocess_app)
+    await group(owner, "create", name="g", sourceKeys=["g1", "g2"])
+    await for_user(owner, "setSources", "u1", sourceKeys=["g1", "g2"])
+    await source(owner, "delete", key="g1")
     cfg = (await config(owner))["Config"]
     assert cfg["UserConfig"]["Groups"][0]["sourceKeys"] == ["g2"]
     assert (await users(owner))["u1"]["enabledApis"] == ["g2"]
