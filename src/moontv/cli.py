@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -152,6 +150,8 @@ def _read_password(args: argparse.Namespace) -> str:
         return sys.stdin.readline().rstrip("\n")
     if not sys.stdin.isatty():
         raise SystemExit("no terminal: pass the password on stdin with --password-stdin")
+    import getpass
+
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Repeat: "):
         raise SystemExit("passwords do not match")
@@ -327,6 +327,8 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
+    import urllib.request
+
     port = args.port or os.environ.get("MOONTV_PORT") or os.environ.get("PORT") or "3000"
     url = args.url or f"http://127.0.0.1:{port}/api/health"
     try:
