@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moontv import __version__
 from moontv.composition import build_state
+from moontv.memory import Activity, IdleTrimmer
 from moontv.observability import Metrics
 from moontv.settings import Settings
 from moontv.web import ops_routes
@@ -32,9 +33,10 @@ log = logging.getLogger("moontv")
 class RequestMetricsMiddleware:
     """Counts and times every request by route template (never by raw path: bounded labels)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, activity: Activity) -> None:
         self.app = app
         self.metrics = metrics
+        self.activity = activity
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,6 +45,7 @@ class RequestMetricsMiddleware:
         start = time.perf_counter()
         status = 500
         self.metrics.http_in_flight.inc()
+        self.activity.begin()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -53,6 +56,7 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            self.activity.end()
             self.metrics.http_in_flight.dec()
             route = scope.get("route")
             template = getattr(route, "path", None) or (
@@ -83,6 +87,7 @@ class MoonTVApp(FastAPI):
 
 def create_app(settings: Settings) -> MoonTVApp:
     metrics = Metrics()
+    activity = Activity()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +95,9 @@ def create_app(settings: Settings) -> MoonTVApp:
             state = await build_state(settings, metrics, stack)
             app.state.moontv = state
             state.scheduler.start()
+            trimmer = IdleTrimmer(activity)
+            trimmer.start()
+            stack.push_async_callback(trimmer.stop)
             if settings.metrics_port:
                 listener = MetricsListener(lambda: ops_routes.render_metrics(state), settings.metrics_token)
                 await listener.start(settings.bind_host, settings.metrics_port)
@@ -118,7 +126,7 @@ def create_app(settings: Settings) -> MoonTVApp:
     app.features = FeatureLoader(app)
     app.add_middleware(LazyFeatureMiddleware, loader=app.features)
     app.add_middleware(CsrfMiddleware, proxies=settings.proxies)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, activity=activity)
     app.add_middleware(HeadAsGetMiddleware)
     if settings.hsts_max_age > 0:
         app.add_middleware(HstsMiddleware, proxies=settings.proxies, max_age=settings.hsts_max_age)

@@ -79,6 +79,10 @@ def _graceful_server_class() -> type:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from moontv.memory import limit_arenas
+
+    limit_arenas()  # before any thread exists: idle memory stays low after bursts
+
     import uvicorn
 
     from moontv.app import create_app
