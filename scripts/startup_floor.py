@@ -6,7 +6,7 @@ next to the real server, so a start-up or memory goal can be judged against what
 
 Rows (each a fresh process, p50 of --runs): import wall time and peak RSS of
   python -c pass | + uvicorn | + starlette | + fastapi | + moontv.app (the whole app, not started)
-and spawn -> first HTTP 200 for a one-route Starlette app under uvicorn (the floor) and for
+and spawn -> first HTTP 200 for one-route Starlette and FastAPI apps under uvicorn (the floors) and for
 `moontv serve` on SQLite (/api/health). Prints a Markdown table and the load average; standard library
 only (besides the packages measured). Everything listens on 127.0.0.1 and is stopped again.
 """
@@ -41,6 +41,16 @@ from starlette.routing import Route
 async def health(request):
     return JSONResponse({"status": "ok"})
 app = Starlette(routes=[Route("/api/health", health)])
+uvicorn.run(app, host="127.0.0.1", port=int(__import__("sys").argv[1]), log_level="warning")
+"""
+MINIMAL_FASTAPI_APP = """
+import uvicorn
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+@app.get("/api/health")
+async def health():
+    return JSONResponse({"status": "ok"})
 uvicorn.run(app, host="127.0.0.1", port=int(__import__("sys").argv[1]), log_level="warning")
 """
 
@@ -110,6 +120,8 @@ def main() -> int:
         for label, make in (
             ("spawn -> first 200: Starlette one-route app under uvicorn (floor)",
              lambda port: [PY, "-c", MINIMAL_APP, str(port)]),
+            ("spawn -> first 200: FastAPI one-route app under uvicorn (floor with FastAPI)",
+             lambda port: [PY, "-c", MINIMAL_FASTAPI_APP, str(port)]),
             ("spawn -> first 200: moontv serve (SQLite)",
              lambda port: [PY, "-m", "moontv", "serve", "--port", str(port), "--config",
                            str(work / "config.json"), "--data-dir", str(work / f"data{port}")]),

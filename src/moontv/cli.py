@@ -42,8 +42,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _graceful_server_class() -> type:
     import signal
+    import socket
 
     import uvicorn
+
+    from moontv.memory import settle_after_start
 
     class GracefulServer(uvicorn.Server):
         """SIGTERM: first ``drain`` seconds of readiness 503 while requests are still served, then
@@ -70,6 +73,11 @@ def _graceful_server_class() -> type:
             if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
                 captured.remove(sig)
 
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # The start-up objects live as long as the process: keep the collector off them.
+            settle_after_start()
+
         async def on_tick(self, counter: int) -> bool:
             if self._drain_until is not None and time.monotonic() >= self._drain_until:
                 self.should_exit = True
@@ -79,9 +87,10 @@ def _graceful_server_class() -> type:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from moontv.memory import limit_arenas
+    from moontv.memory import limit_arenas, pause_collector
 
     limit_arenas()  # before any thread exists: idle memory stays low after bursts
+    pause_collector()  # until the server is up (settle_after_start): imports build no garbage worth a scan
 
     import uvicorn
 
