@@ -811,6 +811,10 @@ class Bench:
 
     def _floor_run(self, out: dict[str, list[float]]) -> None:
         floor = _startup_floor()
+        for label, code in floor.IMPORTS.items():
+            wall_ms, peak_mib = floor.import_cost(code)
+            out[f"import ms: {label}"].append(wall_ms)
+            out[f"import MiB: {label}"].append(peak_mib)
         env = {k: v for k, v in os.environ.items() if not k.startswith(SERVER_ENV_PREFIXES)}
         for name, code in (("starlette", floor.MINIMAL_APP), ("fastapi", floor.MINIMAL_FASTAPI_APP)):
             port = free_port()
@@ -1054,7 +1058,17 @@ def render_rows(rows: dict[str, Any]) -> list[str]:
         "| MoonTV's parser on the same 20 answers, in-process (no network, no server): CPU (ms) | "
         f"{_cell(floor.get('parse_cpu_ms'))} |",
         "",
+        "What each dependency costs to import (a fresh interpreter per sample, same rounds; wall ms and peak "
+        "RSS). Rows marked with a feature are imported on that feature's first use, not at start:",
+        "",
+        "| import | ms | peak RSS MiB |",
+        "|---|---|---|",
     ]
+    for key in floor:
+        if key.startswith("import ms: "):
+            label = key.removeprefix("import ms: ")
+            out.append(f"| {label} | {_cell(floor[key])} | {_cell(floor.get('import MiB: ' + label))} |")
+    out.append("")
     return out
 
 

@@ -31,7 +31,20 @@ IMPORTS = {
     "+ uvicorn": "import uvicorn",
     "+ starlette (app, routing, responses)": "import uvicorn, starlette.applications, starlette.routing",
     "+ fastapi": "import uvicorn, fastapi",
-    "+ moontv.app (every module the server imports)": "import moontv.cli, moontv.app",
+    # each dependency on top of uvicorn + fastapi (what it adds when imported at start)
+    "+ fastapi + uvloop, httptools, websockets (uvicorn's server loop)": (
+        "import uvicorn, fastapi, uvloop, uvicorn.protocols.http.httptools_impl, "
+        "uvicorn.protocols.websockets.websockets_sansio_impl"
+    ),
+    "+ fastapi + pydantic_settings": "import uvicorn, fastapi, pydantic_settings",
+    "+ fastapi + prometheus_client": "import uvicorn, fastapi, prometheus_client",
+    "+ fastapi + argon2": "import uvicorn, fastapi, argon2",
+    "+ fastapi + sqlite3": "import uvicorn, fastapi, sqlite3",
+    "+ fastapi + orjson": "import uvicorn, fastapi, orjson",
+    "+ fastapi + jinja2 (pages: first page view)": "import uvicorn, fastapi, jinja2",
+    "+ fastapi + httpx (streams, Douban, admin: first use)": "import uvicorn, fastapi, httpx",
+    "+ fastapi + aiohttp (CMS sources: first search)": "import uvicorn, fastapi, aiohttp",
+    "+ moontv.app (what `moontv serve` imports before serving)": "import moontv.cli, moontv.app",
 }
 MINIMAL_APP = """
 import uvicorn

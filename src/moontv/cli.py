@@ -90,6 +90,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from moontv.memory import limit_arenas, pause_collector
 
     limit_arenas()  # before any thread exists: idle memory stays low after bursts
+    # No pydantic plugins here: looking for them reads every installed package's metadata at start-up.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     pause_collector()  # until the server is up (settle_after_start): imports build no garbage worth a scan
 
     import uvicorn
