@@ -75,8 +75,14 @@ def free_port() -> int:
 
 
 def import_cost(code: str) -> tuple[float, float]:
-    """(wall ms, peak RSS MiB) of a fresh interpreter running ``code``."""
-    probe = f"{code}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    """(wall ms, peak RSS MiB) of a fresh interpreter running ``code``.
+
+    The peak is the process's own VmHWM: ``ru_maxrss`` would start from the parent's size (Linux keeps it
+    across exec), so a large parent would hide small imports."""
+    probe = (
+        f"{code}\nfor line in open('/proc/self/status'):\n"
+        "    if line.startswith('VmHWM:'): print(line.split()[1])"
+    )
     started = time.perf_counter()
     out = subprocess.run([PY, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     wall = (time.perf_counter() - started) * 1000
