@@ -509,6 +509,8 @@ class Bench:
             MOONTV_CONFIG=str(self.workdir / "config.json"),
             MOONTV_DATA_DIR=str(data_dir),
             MOONTV_SEARCH_CACHE="1" if cache else "0",
+            # one benchmark user makes every search: the per-user limit (30 a minute) would answer 429
+            MOONTV_SEARCH_RATE_LIMIT="100000",
             MOONTV_ALLOW_PRIVATE_UPSTREAMS="127.0.0.1/32",  # the fake sources (CMS fetches are SSRF-guarded)
             NEXT_PUBLIC_STORAGE_TYPE=storage,
             PYTHONUNBUFFERED="1",
