@@ -83,6 +83,7 @@ FEATURES: tuple[Feature, ...] = (
             "/sw.js",
             "/robots.txt",
             "/favicon.ico",
+            "/download-stream",
         ),
     ),
     Feature("admin", ("moontv.web.admin_routes", "moontv.web.admin_data_routes"), ("/api/admin",)),
