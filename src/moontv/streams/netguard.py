@@ -23,6 +23,7 @@ answer is the same whether the port is open, closed or speaks HTTP.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import ssl
@@ -242,6 +243,12 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.guard.connector.sleep(seconds)
 
 
+@functools.cache
+def _verifying_ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs tens of ms; every guarded client shares one verifying context."""
+    return httpx.create_ssl_context(verify=True, trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """An httpx transport whose every connection goes through the guard (no proxies, no env)."""
 
@@ -253,10 +260,14 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
-        super().__init__(trust_env=False, limits=limits, verify=verify)
+        ssl_context = (
+            _verifying_ssl_context()
+            if verify is True
+            else httpx.create_ssl_context(verify=verify, trust_env=False)
+        )
+        super().__init__(trust_env=False, limits=limits, verify=ssl_context)
         self.guard = guard
         self.allow_hosts = allow_hosts
-        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
