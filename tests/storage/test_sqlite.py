@@ -168,9 +168,12 @@ async def test_event_loop_stays_responsive_during_writes(db: SqliteStorage) -> N
             last = now
 
     tick = asyncio.create_task(ticker())
+    started = time.perf_counter()
     await asyncio.gather(
         *(db.set_play_record("alice", f"s+{i}", big | {"title": f"T{i}"}) for i in range(200))
     )
     stop.set()
     await tick
-    assert max(gaps) < 0.5
+    # the loop keeps ticking through the writes: no pause near the whole batch's length (a loaded
+    # machine stretches both alike, so the bound is relative, with a floor for short batches)
+    assert max(gaps) < max(0.5, (time.perf_counter() - started) / 4), (max(gaps), len(gaps))
