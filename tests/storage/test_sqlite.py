@@ -174,6 +174,7 @@ async def test_event_loop_stays_responsive_during_writes(db: SqliteStorage) -> N
     )
     stop.set()
     await tick
-    # the loop keeps ticking through the writes: no pause near the whole batch's length (a loaded
-    # machine stretches both alike, so the bound is relative, with a floor for short batches)
-    assert max(gaps) < max(0.5, (time.perf_counter() - started) / 4), (max(gaps), len(gaps))
+    # the loop keeps ticking through the writes: writes run on the loop would stall it for the whole
+    # batch at once; a loaded machine stretches the gaps and the batch alike, so the bound is relative
+    took = time.perf_counter() - started
+    assert len(gaps) >= 5 and max(gaps) < took / 2, (max(gaps), took, len(gaps))
