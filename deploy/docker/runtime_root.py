@@ -39,8 +39,10 @@ LIBDIRS = ("lib/{t}", "usr/lib/{t}")
 # (package, whole package dropped?, patterns relative to ROOT; {t} = the target's triplet, {lib} =
 # both library directories, {so} = the extension-module suffix)
 DROP: list[tuple[str, bool, tuple[str, ...]]] = [
-    # glibc's iconv converters: Python has its own codecs (CJK included) and never calls iconv(3)
-    ("libc6", False, ("usr/lib/{t}/gconv",)),
+    # glibc's iconv converter modules: Python has its own codecs (CJK included) and never calls
+    # iconv(3). The module cache stays: the C library reads it at start, and its built-in UTF-8,
+    # ASCII and Latin-1 converters need no module.
+    ("libc6", False, ("usr/lib/{t}/gconv/*.so", "usr/lib/{t}/gconv/gconv-modules.d")),
     # glibc debugging/profiling helpers and libraries nothing links against
     (
         "libc6",
@@ -150,6 +152,14 @@ def dropped_module_names() -> set[str]:
         rel = rel.split(".cpython-")[0].removesuffix(".py")
         names.add(rel.replace("/", "."))
     return names
+
+
+def dropped_path_patterns(arch: str) -> list[str]:
+    """fnmatch patterns for absolute paths of everything dropped (a directory's contents too)."""
+    out: list[str] = []
+    for _package, _whole, glob in patterns(arch):
+        out += [f"/{glob}", f"/{glob}/*"]
+    return out
 
 
 def _remove(root: Path, arch: str) -> dict[str, int]:
