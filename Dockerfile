@@ -58,7 +58,8 @@ RUN --mount=type=cache,id=${CACHE_NS}-pip,target=/root/.cache/pip \
         --implementation cp --python-version 3.11 --abi cp311 \
         $(python3 /usr/local/bin/pybuild.py pip-platforms "$TARGETARCH") \
         --target /opt/venv/lib/python3.11/site-packages -r /build/requirements.txt \
- && python3 -X no_debug_ranges /usr/local/bin/pybuild.py slim /opt/venv/lib/python3.11/site-packages "$TARGETARCH"
+ && python3 -X no_debug_ranges /usr/local/bin/pybuild.py slim /opt/venv/lib/python3.11/site-packages "$TARGETARCH" \
+ && rm -f /opt/venv/bin/activate* /opt/venv/bin/Activate.ps1
 
 # The same requirements for the build machine itself, to run the server once in the probe below.
 FROM system-base AS py-deps-native

@@ -162,7 +162,7 @@ def dropped_path_patterns(arch: str) -> list[str]:
     return out
 
 
-def _remove(root: Path, arch: str) -> dict[str, int]:
+def remove_dropped(root: Path, arch: str) -> dict[str, int]:
     freed: dict[str, int] = {}
     for package, _whole, glob in patterns(arch):
         parent = root / os.path.dirname(glob)
@@ -261,7 +261,7 @@ def main(argv: list[str]) -> None:
     extra = Path(argv[3]) if len(argv) == 4 else None
     modules = [line.strip() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
     before = _size(root)
-    freed = _remove(root, arch)
+    freed = remove_dropped(root, arch)
     _check_libraries(root, arch, extra)
     _check_stdlib_list(root, modules)
     _compile(root, modules)
