@@ -231,6 +231,14 @@ def _is_elf(path: Path) -> bool:
         return f.read(4) == b"\x7fELF"
 
 
+def _for_target(module: str, arch: str) -> str:
+    """The probe runs on the build machine: its arch-specific modules (_sysconfigdata__<triplet>)
+    have the target's triplet in the image."""
+    for triplet in TRIPLETS.values():
+        module = module.replace(triplet, TRIPLETS[arch])
+    return module
+
+
 def _check_stdlib_list(root: Path, modules: list[str]) -> None:
     gone = [m for m in modules if not (root / STDLIB / m).is_file()]
     if gone:
@@ -259,7 +267,11 @@ def main(argv: list[str]) -> None:
         raise SystemExit(__doc__)
     root, arch, listing = Path(argv[0]), argv[1], Path(argv[2])
     extra = Path(argv[3]) if len(argv) == 4 else None
-    modules = [line.strip() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()]
+    modules = [
+        _for_target(line.strip(), arch)
+        for line in listing.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     before = _size(root)
     freed = remove_dropped(root, arch)
     _check_libraries(root, arch, extra)

@@ -60,6 +60,12 @@ def test_dropped_list_names_real_modules_and_libraries() -> None:
     paths = rr.dropped_path_patterns("amd64")
     assert {"/usr/lib/x86_64-linux-gnu/gconv/*.so", "/usr/lib/x86_64-linux-gnu/libdb-5.3.so"} <= set(paths)
     assert "/lib/x86_64-linux-gnu/libreadline.so.8*" in paths
+    # the probe's build-machine module names map to the target's
+    assert (
+        rr._for_target("_sysconfigdata__x86_64-linux-gnu.py", "arm64")
+        == "_sysconfigdata__aarch64-linux-gnu.py"
+    )
+    assert rr._for_target("asyncio/events.py", "arm64") == "asyncio/events.py"
 
 
 def test_server_never_loads_what_the_image_drops(tmp_path: Path, fake_cms_factory, stream_host) -> None:  # type: ignore[no-untyped-def]
