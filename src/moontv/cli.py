@@ -44,6 +44,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _graceful_server_class() -> type:
     import signal
+    from types import FrameType
 
     import uvicorn
 
@@ -56,7 +57,7 @@ def _graceful_server_class() -> type:
         on_drain: Callable[[], None] | None = None
         _drain_until: float | None = None
 
-        def handle_exit(self, sig: int, frame: object) -> None:
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             if (
                 sig == signal.SIGTERM
                 and self.drain > 0
@@ -67,7 +68,7 @@ def _graceful_server_class() -> type:
                 if self.on_drain is not None:
                     self.on_drain()
                 return
-            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+            super().handle_exit(sig, frame)
             captured = getattr(self, "_captured_signals", None)
             if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
                 captured.remove(sig)

@@ -26,9 +26,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from pydantic import ValidationError
 
 from moontv.config.admin import available_sites
 from moontv.sources.models import ApiSite, SourceError
+from moontv.userdata.models import Favorite, PlayRecord
 
 log = logging.getLogger("moontv.scheduler")
 STATUS_CODES = {"ok": 1, "partial": 2, "timeout": 3, "failed": 0}
@@ -342,5 +344,11 @@ class RefreshScheduler:
             value = detail.get(source_name)
             if isinstance(value, str) and value and value != "unknown":
                 updated[field_name] = value
-        await setter(user, key, updated)
+        # the upstream's values pass the rules the API applies (bounded text, valid counts)
+        model: type[PlayRecord | Favorite] = PlayRecord if kind == "record" else Favorite
+        try:
+            entry = model.model_validate(updated)
+        except ValidationError:
+            return False
+        await setter(user, key, entry.stored())
         return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,7 +41,9 @@ class Settings(BaseSettings):
 
     username: str = Field("admin", validation_alias=_env("MOONTV_USERNAME", "USERNAME"))
     password: str = Field("", validation_alias=_env("MOONTV_PASSWORD", "PASSWORD"))
-    storage_type: str = Field("sqlite", validation_alias=_env("MOONTV_STORAGE", "NEXT_PUBLIC_STORAGE_TYPE"))
+    storage_type: StorageKind = Field(
+        "sqlite", validation_alias=_env("MOONTV_STORAGE", "NEXT_PUBLIC_STORAGE_TYPE")
+    )
     redis_url: str = Field("", validation_alias=_env("MOONTV_REDIS_URL", "REDIS_URL"))
     kvrocks_url: str = Field("", validation_alias=_env("MOONTV_KVROCKS_URL", "KVROCKS_URL"))
 
@@ -198,10 +200,10 @@ class Settings(BaseSettings):
 
         return trusted_proxies(self.trusted_proxies, self.trust_proxy)
 
-    @field_validator("storage_type")
+    @field_validator("storage_type", mode="before")
     @classmethod
-    def _storage(cls, value: str) -> str:
-        value = value.strip().lower() or "sqlite"
+    def _storage(cls, raw: object) -> str:
+        value = str(raw).strip().lower() or "sqlite"
         # MoonTV's browser-only mode has no server storage; we keep the name working by
         # storing on the embedded database instead (single shared password still logs in).
         if value in ("localstorage", "sqlite", "d1"):
@@ -214,7 +216,7 @@ class Settings(BaseSettings):
 
     @property
     def storage_kind(self) -> StorageKind:
-        return self.storage_type  # type: ignore[return-value]
+        return self.storage_type
 
     @property
     def storage_url(self) -> str | None:
@@ -242,10 +244,10 @@ class Settings(BaseSettings):
             raise SettingsError(f"{name}: required when NEXT_PUBLIC_STORAGE_TYPE={self.storage_kind}")
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment plus explicit overrides (CLI flags, tests)."""
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
     settings.check()

@@ -195,7 +195,8 @@ def test_cron_access(live_app) -> None:
 
 class StubStorage:
     def __init__(self, n: int) -> None:
-        self.records = {f"u{i}": {f"s+{i}": {"title": f"t{i}", "total_episodes": 1}} for i in range(n)}
+        record = {"source_name": "S", "index": 1, "total_episodes": 1}
+        self.records = {f"u{i}": {f"s+{i}": {**record, "title": f"t{i}"}} for i in range(n)}
 
     async def list_users(self) -> list[str]:
         return sorted(self.records)

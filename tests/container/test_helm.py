@@ -94,7 +94,8 @@ def test_helm_lint_and_template() -> None:
     drain, grace = float(env["MOONTV_DRAIN_SECONDS"]["value"]), float(env["MOONTV_SHUTDOWN_GRACE"]["value"])
     assert drain > 0 and pod["terminationGracePeriodSeconds"] > drain + grace
     readiness = container["readinessProbe"]
-    assert readiness["periodSeconds"] * readiness["failureThreshold"] < drain
+    # slow probes included: each failed probe may take its timeout on top of the period
+    assert (readiness["periodSeconds"] + readiness["timeoutSeconds"]) * readiness["failureThreshold"] < drain
     assert docs["Deployment"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     spread = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
     assert spread["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"

@@ -10,7 +10,9 @@ Answers have the shapes of the real endpoints (fields the app reads plus the usu
 - ``/proxy?url=<encoded>`` -> fetches nothing: answers as if ``url`` had been requested (a "custom proxy")
 
 Every request is recorded (path, query, headers). ``fault = "500"`` makes every answer an HTTP 500,
-``fault = "html"`` an HTML challenge page; ``delay`` slows every answer down.
+``fault = "html"`` an HTML challenge page; ``delay`` slows every answer down. ``total`` is the length of
+every list; with ``titles_name_selection`` recent-hot and recommend titles end in ``·<type>`` and
+``·<tags>/<sort>``, so a page showing them tells which selection it asked for.
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ class FakeDouban:
     def __init__(self) -> None:
         self.fault: str | None = None
         self.delay = 0.0
+        self.total = TOTAL_SUBJECTS
+        self.titles_name_selection = False
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -214,29 +218,34 @@ class FakeDouban:
             return self.answer(inner.path + (f"?{inner.query}" if inner.query else ""))
         if path == "/j/search_subjects":
             start, limit = int(q.get("page_start", 0)), int(q.get("page_limit", 20))
-            numbers = range(start, min(start + limit, TOTAL_SUBJECTS))
+            numbers = range(start, min(start + limit, self.total))
             return _json({"subjects": [subject(n, q.get("tag", "")) for n in numbers]})
         if path == "/top250":
             return 200, top250_html(int(q.get("start", 0))).encode(), "text/html; charset=utf-8"
         if path.startswith("/rexxar/api/v2/subject/recent_hot/"):
             kind = path.rsplit("/", 1)[1]
             start, limit = int(q.get("start", 0)), int(q.get("limit", 20))
-            numbers = range(start, min(start + limit, TOTAL_SUBJECTS))
+            numbers = range(start, min(start + limit, self.total))
             items = [hot_item(n, kind, q.get("category", "")) for n in numbers]
-            return _json(
-                {"category": q.get("category"), "items": items, "total": TOTAL_SUBJECTS, "start": start}
-            )
+            self._name_selection(items, q.get("type", ""))
+            return _json({"category": q.get("category"), "items": items, "total": self.total, "start": start})
         if path.endswith("/recommend") and path.startswith("/rexxar/api/v2/"):
             kind = path.split("/")[4]
             start, count = int(q.get("start", 0)), int(q.get("count", 20))
-            numbers = range(start, min(start + count, TOTAL_SUBJECTS))
+            numbers = range(start, min(start + count, self.total))
             items: list[dict[str, Any]] = [recommend_item(n, kind) for n in numbers]
+            self._name_selection(items, f"{q.get('tags', '')}/{q.get('sort', '')}")
             if items:
                 items.insert(1, {"type": "ad", "id": "ad1", "title": "广告"})
-            return _json({"items": items, "total": TOTAL_SUBJECTS, "start": start, "count": count})
+            return _json({"items": items, "total": self.total, "start": start, "count": count})
         if path == "/calendar":
             return _json(calendar())
         return 404, b'{"msg":"not found"}', "application/json"
+
+    def _name_selection(self, items: list[dict[str, Any]], selection: str) -> None:
+        if self.titles_name_selection:
+            for item in items:
+                item["title"] = f"{item['title']}·{selection}"
 
 
 def _json(data: Any) -> tuple[int, bytes, str]:

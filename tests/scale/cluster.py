@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,7 +23,10 @@ from tests.conftest import free_port
 CHECK_INTERVAL_S = 0.5
 CHECK_FALL = 2
 CHECK_RISE = 2
-DRAIN_S = 2.0  # > CHECK_INTERVAL_S * CHECK_FALL: the LB sees 503 before the port closes
+CHECK_TIMEOUT_S = 1.0
+# > CHECK_FALL * (CHECK_INTERVAL_S + CHECK_TIMEOUT_S): even with slow checks on a loaded machine
+# the LB has marked the replica DOWN before it closes its port.
+DRAIN_S = 3.5
 SECRET = "scale-test-shared-secret-0123456789abcdef0123"
 
 HAPROXY_CFG = """global
@@ -34,11 +38,12 @@ defaults
     timeout connect 2s
     timeout client 30s
     timeout server 30s
-    timeout check 1s
+    timeout check {check_timeout}ms
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response
     option http-server-close
+    option http-buffer-request
 
 frontend web
     bind 127.0.0.1:{port}
@@ -51,6 +56,12 @@ backend moontv
     default-server inter {inter}ms fall {fall} rise {rise}
 {servers}
 """
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a killed replica hung up mid-segment
+            super().handle_error(request, client_address)
 
 
 class SegmentOrigin:
@@ -76,7 +87,7 @@ class SegmentOrigin:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -162,6 +173,7 @@ class Cluster:
                 sock=self.sock,
                 port=self.lb_port,
                 inter=int(CHECK_INTERVAL_S * 1000),
+                check_timeout=int(CHECK_TIMEOUT_S * 1000),
                 fall=CHECK_FALL,
                 rise=CHECK_RISE,
                 servers=servers,

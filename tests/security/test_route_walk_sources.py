@@ -14,7 +14,7 @@ SOURCE_PARAMS = ("source", "resourceId")
 # the caller's own data, keyed "source+id": reading it asks no source for anything
 OWN_DATA = {"/api/skipconfigs"}
 # live TV sources are another list with their own allow-list (tests/live cover it)
-LIVE = ("/api/live", "/api/tvbox/s/{token}/live/")
+LIVE = ("/api/live", "/api/proxy/live", "/api/admin/live", "/api/tvbox/s/{token}/live/")
 EXPECTED = {
     "/api/detail",
     "/api/search/one",

@@ -1,12 +1,12 @@
-"""Simple mode (localStorage `simpleMode`, a settings switch): the navigation keeps only home and search
-and the home page asks for no Douban or Bangumi rows."""
+"""Simple mode (localStorage `simpleMode`, a settings switch): the navigation keeps only home and search,
+the home page has only the 历史 and 收藏夹 tabs (历史 by default) and asks for no Douban or Bangumi rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tests.ui.conftest import DESKTOP, login
-from tests.ui.support import UiWorld
+from tests.ui.support import UiWorld, seed_user_data
 
 ROW_APIS = ("/api/douban/categories", "/api/bangumi/calendar")
 
@@ -56,3 +56,68 @@ def test_simple_mode_trims_nav_and_home_rows(ui_world: UiWorld, new_page: Any) -
     )
     save_settings(page, False)
     assert "/douban?type=tv" in visible_nav(page)
+
+
+def tab_labels(page: Any) -> list[str]:
+    return page.eval_on_selector_all(  # type: ignore[no-any-return]
+        ".tabs [role=tab]",
+        "(tabs) => tabs.filter((t) => t.offsetParent !== null).map((t) => t.textContent.trim())",
+    )
+
+
+def selected_tab(page: Any) -> str:
+    return page.get_attribute(".tabs [role=tab][aria-selected=true]", "data-tab")  # type: ignore[no-any-return]
+
+
+def visible_panels(page: Any) -> list[str]:
+    return page.eval_on_selector_all(  # type: ignore[no-any-return]
+        ".tab-panel", "(panels) => panels.filter((p) => !p.hidden).map((p) => p.id)"
+    )
+
+
+def test_simple_mode_home_has_only_history_and_favorites_tabs(ui_world: UiWorld, new_page: Any) -> None:
+    seed_user_data(ui_world)
+    page = new_page(DESKTOP)
+    login(page, ui_world.url)
+    page.goto(f"{ui_world.url}/")
+    page.wait_for_load_state("load")
+    page.evaluate(
+        "() => { const d = document.getElementById('announcement-dialog'); if (d && d.open) d.close(); }"
+    )
+    assert tab_labels(page) == ["首页", "历史", "收藏夹"] and selected_tab(page) == "home"
+
+    save_settings(page, True)
+    page.goto(f"{ui_world.url}/")
+    page.wait_for_function("() => !document.getElementById('tab-home')")
+    assert tab_labels(page) == ["历史", "收藏夹"]
+    assert selected_tab(page) == "history"
+    assert visible_panels(page) == ["panel-history"]
+    assert page.locator("#panel-history .card").count() == 4  # the seeded play records
+    assert page.locator("h1").count() == 1
+
+    page.click("#tab-favorites")
+    assert selected_tab(page) == "favorites" and visible_panels(page) == ["panel-favorites"]
+    assert page.url.endswith("/?tab=favorites")
+    # arrow keys move between the two tabs only
+    page.focus("#tab-favorites")
+    page.keyboard.press("ArrowRight")
+    assert selected_tab(page) == "history" and visible_panels(page) == ["panel-history"]
+    page.keyboard.press("ArrowLeft")
+    assert selected_tab(page) == "favorites"
+
+    # an explicit tab is kept; ?tab=home (an old link) lands on 历史
+    page.goto(f"{ui_world.url}/?tab=favorites")
+    page.wait_for_function("() => !document.getElementById('tab-home')")
+    assert selected_tab(page) == "favorites" and visible_panels(page) == ["panel-favorites"]
+    page.goto(f"{ui_world.url}/?tab=home")
+    page.wait_for_function("() => !document.getElementById('tab-home')")
+    assert selected_tab(page) == "history" and visible_panels(page) == ["panel-history"]
+
+    page.evaluate(
+        "() => { const d = document.getElementById('announcement-dialog'); if (d && d.open) d.close(); }"
+    )
+    save_settings(page, False)
+    page.goto(f"{ui_world.url}/")
+    page.locator("#tab-home").wait_for()
+    assert tab_labels(page) == ["首页", "历史", "收藏夹"] and selected_tab(page) == "home"
+    assert visible_panels(page) == ["panel-home"]

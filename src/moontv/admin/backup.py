@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from moontv import __version__
 from moontv.admin import AdminError
@@ -39,6 +40,7 @@ from moontv.auth.passwords import hash_password
 from moontv.config.admin import merge
 from moontv.settings import Settings
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT, Storage
+from moontv.userdata.models import MAX_SAFE_INTEGER, Favorite, PlayRecord, SkipConfig, record_key
 
 log = logging.getLogger("moontv.admin.backup")
 
@@ -218,42 +220,16 @@ def _username(name: Any) -> str:
 
 
 def _key(key: Any, where: str) -> str:
-    if not isinstance(key, str) or len(key) > 512:
-        raise _fail(where)
-    source, _, vod_id = key.partition("+")
-    if not source or not vod_id:
-        raise _fail(where)
-    return key
+    try:
+        return record_key(key)
+    except ValueError:
+        raise _fail(where) from None
 
 
-def _number(value: Any, where: str, *, integer: bool = True) -> Any:
-    if value is None or value == "":
-        return 0
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise _fail(where) from None
-    if not isinstance(value, int | float) or value != value or value in (float("inf"), float("-inf")):
-        raise _fail(where)
-    return int(value) if integer else value
-
-
-def _text(value: Any, where: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _fail(where)
-    return str(value)
-
-
-RECORD_NUMBERS = ("index", "total_episodes", "play_time", "total_time", "save_time")
-FAVORITE_NUMBERS = ("total_episodes", "save_time")
-
-
-def _entries(raw: Any, numbers: tuple[str, ...], where: str) -> dict[str, dict[str, Any]]:
+def _entries(
+    raw: Any, model: type[PlayRecord | Favorite | SkipConfig], where: str
+) -> dict[str, dict[str, Any]]:
+    """Every entry validated by the model the API uses; the first bad one refuses the whole file."""
     if raw is None:
         return {}
     if not isinstance(raw, dict) or len(raw) > MAX_ITEMS_PER_USER:
@@ -263,33 +239,21 @@ def _entries(raw: Any, numbers: tuple[str, ...], where: str) -> dict[str, dict[s
         _key(key, f"{where} 的键 {str(key)[:40]}")
         if not isinstance(value, dict):
             raise _fail(f"{where}[{key}]")
-        clean = dict(value)
-        for name in ("title", "source_name", "cover", "year", "search_title"):
-            if name in clean:
-                clean[name] = _text(clean[name], f"{where}[{key}].{name}")
-        for name in numbers:
-            if name in clean:
-                clean[name] = _number(clean[name], f"{where}[{key}].{name}")
-        out[key] = clean
+        try:
+            entry = model.model_validate(value)
+        except ValidationError as exc:
+            field_name = ".".join(str(part) for part in exc.errors()[0]["loc"])
+            raise _fail(f"{where}[{key}].{field_name}" if field_name else f"{where}[{key}]") from None
+        out[key] = entry.stored()
     return out
 
 
-def _skips(raw: Any, where: str) -> dict[str, dict[str, Any]]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict) or len(raw) > MAX_ITEMS_PER_USER:
+def _last_online(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_SAFE_INTEGER:
         raise _fail(where)
-    out = {}
-    for key, value in raw.items():
-        _key(key, f"{where} 的键")
-        if not isinstance(value, dict):
-            raise _fail(f"{where}[{key}]")
-        out[key] = {
-            "enable": bool(value.get("enable")),
-            "intro_time": _number(value.get("intro_time"), f"{where}[{key}]", integer=False),
-            "outro_time": _number(value.get("outro_time"), f"{where}[{key}]", integer=False),
-        }
-    return out
+    return int(value)
 
 
 def _history(raw: Any, where: str) -> list[str]:
@@ -347,14 +311,13 @@ def parse_moontv(data: Any, settings: Settings) -> Snapshot:
         password = raw.get("password")
         if password is not None and (not isinstance(password, str) or len(password) > 1024):
             raise _fail(f"users[{name}].password")
-        last = raw.get("lastOnline")
         users[name] = UserData(
             password=password or None,
-            play_records=_entries(raw.get("playRecords"), RECORD_NUMBERS, f"{name}.playRecords"),
-            favorites=_entries(raw.get("favorites"), FAVORITE_NUMBERS, f"{name}.favorites"),
+            play_records=_entries(raw.get("playRecords"), PlayRecord, f"{name}.playRecords"),
+            favorites=_entries(raw.get("favorites"), Favorite, f"{name}.favorites"),
             search_history=_history(raw.get("searchHistory"), f"{name}.searchHistory"),
-            skip_configs=_skips(raw.get("skipConfigs"), f"{name}.skipConfigs"),
-            last_online=_number(last, f"{name}.lastOnline") if last is not None else None,
+            skip_configs=_entries(raw.get("skipConfigs"), SkipConfig, f"{name}.skipConfigs"),
+            last_online=_last_online(raw.get("lastOnline"), f"{name}.lastOnline"),
         )
     return Snapshot(
         _admin_config(config, settings) if config is not None else None,
@@ -383,10 +346,10 @@ def parse_lunatv(data: Any, settings: Settings) -> Snapshot:
         users[name] = UserData(
             password=password,
             password_is_plain=password is not None,
-            play_records=_entries(raw.get("playRecords"), RECORD_NUMBERS, f"{name}.playRecords"),
-            favorites=_entries(raw.get("favorites"), FAVORITE_NUMBERS, f"{name}.favorites"),
+            play_records=_entries(raw.get("playRecords"), PlayRecord, f"{name}.playRecords"),
+            favorites=_entries(raw.get("favorites"), Favorite, f"{name}.favorites"),
             search_history=_history(raw.get("searchHistory"), f"{name}.searchHistory"),
-            skip_configs=_skips(raw.get("skipConfigs"), f"{name}.skipConfigs"),
+            skip_configs=_entries(raw.get("skipConfigs"), SkipConfig, f"{name}.skipConfigs"),
         )
     return Snapshot(
         _admin_config(body["adminConfig"], settings),

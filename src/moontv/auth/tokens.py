@@ -73,7 +73,7 @@ class TokenSigner:
 
     def verify(self, token: str, *, now: float | None = None) -> TokenClaims | None:
         """The claims of a valid, unexpired token; None for anything else (never raises)."""
-        if not token or len(token) > 4096 or token.count(".") != 1:
+        if not token or len(token) > 4096 or not token.isascii() or token.count(".") != 1:
             return None
         body, signature = token.split(".")
         if not hmac.compare_digest(signature, self._sign(body)):

@@ -118,15 +118,16 @@ class _Cache:
         force: bool = False,
     ) -> T:
         if not force:
-            cached = self.peek(key, fingerprint)
+            cached: T | None = self.peek(key, fingerprint)
             if cached is not None:
-                return cached  # type: ignore[no-any-return]
+                return cached
         task = self.loading.get((key, fingerprint))
         if task is None:
             task = asyncio.ensure_future(self._run(key, fingerprint, ttl, loader))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             self.loading[(key, fingerprint)] = task
-        return await asyncio.shield(task)  # type: ignore[no-any-return]
+        loaded: T = await asyncio.shield(task)
+        return loaded
 
     async def _run(
         self, key: Any, fingerprint: tuple[str, ...], ttl: float, loader: Callable[[], Awaitable[Any]]

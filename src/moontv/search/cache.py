@@ -50,15 +50,15 @@ class TTLCache(Generic[V]):
 
     def get(self, key: Hashable) -> V | None:
         item = self._data.get(key)
-        hit = item is not None and item[0] > self._clock()
+        live = item if item is not None and item[0] > self._clock() else None
         if self._on_lookup is not None:
-            self._on_lookup(hit)
-        if not hit:
+            self._on_lookup(live is not None)
+        if live is None:
             if item is not None:
                 self._drop(key)
             return None
         self._data.move_to_end(key)
-        return item[1]  # type: ignore[index]
+        return live[1]
 
     def put(self, key: Hashable, value: V, ttl: float) -> None:
         if ttl <= 0:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,22 +18,27 @@ class ApiSite:
     detail: str = ""
 
 
-class SearchResult(TypedDict, total=False):
-    """The MoonTV wire shape of one title (``/api/search``, ``/api/detail``)."""
+class SearchResult(BaseModel):
+    """The MoonTV wire shape of one title (``/api/search``, ``/api/detail``), fields in wire order.
+
+    The parser (``moontv.sources.parse``) builds these as plain dicts on the hot path; this model is
+    their one description (OpenAPI, tests), not a per-result validation step.
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
 
     id: str
     title: str
     poster: str
-    episodes: list[str]
+    episodes: list[str] = Field(description="playable .m3u8 URLs")
     episodes_titles: list[str]
-    source: str
+    source: str = Field(description="the source key")
     source_name: str
-    # optional in the wire shape:
-    # "class", "year", "desc", "type_name", "douban_id"
-    year: str
-    desc: str
-    type_name: str
-    douban_id: int
+    class_: str = Field("", alias="class")
+    year: str = Field(description='four digits or "unknown"')
+    desc: str = ""
+    type_name: str = ""
+    douban_id: int = Field(0, description="0 when unknown")
 
 
 @dataclass(slots=True)

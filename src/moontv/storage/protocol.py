@@ -1,10 +1,12 @@
 """The one storage interface every backend implements.
 
-Record values are plain JSON-able dicts using the wire field names of the MoonTV API
-(PlayRecord, Favorite, SkipConfig below). Keys are ``"{source}+{id}"``. Backends do not
-validate records (the web layer does); they only persist them and apply the storage-level
-rules documented per method. Values are serialised when the call is made and come back as
-equal dicts; ``get_all_*`` maps have no defined order.
+Record values are plain JSON-able dicts: the stored form of the models in
+``moontv.userdata.models`` (``PlayRecord``, ``Favorite``, ``SkipConfig``), which the API and the
+backup import validate before anything is written. Backends take and give back dicts, not models,
+because they must round-trip whatever another LunaTV-layout writer left in the same keys; they only
+persist values and apply the storage-level rules documented per method. Keys are
+``"{source}+{id}"``. Values are serialised when the call is made and come back as equal dicts;
+``get_all_*`` maps have no defined order.
 
 Per-user data may be stored for a name without a credential (e.g. the owner configured in
 the environment); that does not make the name a user (``user_exists``/``list_users``).
@@ -14,38 +16,7 @@ Backend failures surface as ``StorageError``.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypedDict, runtime_checkable
-
-
-class PlayRecord(TypedDict, total=False):
-    title: str
-    source_name: str
-    cover: str
-    year: str
-    index: int
-    total_episodes: int
-    play_time: int
-    total_time: int
-    save_time: int
-    search_title: str
-
-
-class Favorite(TypedDict, total=False):
-    source_name: str
-    total_episodes: int
-    title: str
-    year: str
-    cover: str
-    save_time: int
-    search_title: str
-    origin: str  # "vod" or "live" (optional)
-
-
-class SkipConfig(TypedDict):
-    enable: bool
-    intro_time: float
-    outro_time: float
-
+from typing import Any, Protocol, runtime_checkable
 
 SEARCH_HISTORY_LIMIT = 20
 

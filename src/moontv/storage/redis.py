@@ -580,12 +580,12 @@ class RedisStorage:
 
     @_translate_errors
     async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
-        taken = await self._r.eval(LEASE_ACQUIRE, 1, _lease_key(name), holder, max(1, int(ttl_ms)))  # type: ignore[misc]
+        taken = await self._r.eval(LEASE_ACQUIRE, 1, _lease_key(name), holder, max(1, int(ttl_ms)))
         return bool(taken)
 
     @_translate_errors
     async def release_lease(self, name: str, holder: str) -> None:
-        await self._r.eval(LEASE_RELEASE, 1, _lease_key(name), holder)  # type: ignore[misc]
+        await self._r.eval(LEASE_RELEASE, 1, _lease_key(name), holder)
 
     @_translate_errors
     async def set_meta(self, name: str, value: str | None) -> None:

@@ -325,7 +325,9 @@ class StreamService:
 
     def verify(self, kind: str, source: str, url: str, user: str, expires: str, signature: str) -> bool:
         """True for an unexpired signature issued to ``user``; never raises."""
-        if not signature or not expires.isdigit() or len(expires) > 12 or int(expires) < time.time():
+        if not (signature.isascii() and expires.isascii() and expires.isdigit()) or len(expires) > 12:
+            return False  # compare_digest raises on non-ASCII text
+        if not signature or int(expires) < time.time():
             return False
         return hmac.compare_digest(self.sign(kind, source, url, user, int(expires)), signature)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from moontv.storage.protocol import Storage
+from moontv.userdata.models import Favorite
 
 
 def same_title(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -24,14 +25,15 @@ def _name(value: Any) -> str:
     return "".join(str(value or "").split()).casefold()
 
 
-async def save_favorite(storage: Storage, user: str, key: str, favorite: dict[str, Any]) -> list[str]:
+async def save_favorite(storage: Storage, user: str, key: str, favorite: Favorite) -> list[str]:
     """Store ``favorite`` under ``key`` and drop the user's other favorites of the same title.
 
     Returns the keys that were dropped.
     """
     existing = await storage.get_all_favorites(user)
-    await storage.set_favorite(user, key, favorite)
-    dropped = [other for other, entry in existing.items() if other != key and same_title(entry, favorite)]
+    stored = favorite.stored()
+    await storage.set_favorite(user, key, stored)
+    dropped = [other for other, entry in existing.items() if other != key and same_title(entry, stored)]
     for other in dropped:
         await storage.delete_favorite(user, other)
     return dropped

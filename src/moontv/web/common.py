@@ -12,6 +12,7 @@ from moontv.auth.service import Principal
 from moontv.config.admin import available_sites
 from moontv.errors import ServiceError
 from moontv.sources.models import ApiSite
+from moontv.userdata.models import record_key
 from moontv.web.deps import COOKIE_NAME
 from moontv.web.forwarded import is_https
 from moontv.web.responses import NO_STORE, json_response
@@ -73,14 +74,10 @@ async def apply_change(
     return json_response({"ok": True, "version": snapshot.version, **extra}, headers=NO_STORE)
 
 
-MAX_KEY = 512
-
-
 def split_key(key: Any, message: str = "Invalid key format") -> tuple[str, str]:
-    """``"{source}+{id}"``: both parts non-empty (the id may itself contain '+')."""
-    if not isinstance(key, str) or len(key) > MAX_KEY or "+" not in key:
-        raise ServiceError(400, message)
-    source, _, vod_id = key.partition("+")
-    if not source or not vod_id:
-        raise ServiceError(400, message)
+    """``"{source}+{id}"`` (``moontv.userdata.models.record_key``), else 400 ``message``."""
+    try:
+        source, _, vod_id = record_key(key).partition("+")
+    except ValueError:
+        raise ServiceError(400, message) from None
     return source, vod_id

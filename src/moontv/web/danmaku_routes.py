@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator, BeforeValidator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -11,6 +14,7 @@ from moontv.danmaku.service import DanmakuService, clean_choice
 from moontv.errors import ServiceError
 from moontv.web.common import split_key
 from moontv.web.deps import ActiveUser, State
+from moontv.web.params import text
 from moontv.web.responses import NO_STORE, json_response, private_cache, read_json_object
 
 router = APIRouter()
@@ -24,13 +28,23 @@ def _service(state: State) -> DanmakuService:
     return state.danmaku
 
 
-def _query_text(request: Request, name: str, limit: int, *, required: bool = True) -> str:
-    value = (request.query_params.get(name) or "").strip()
-    if required and not value:
-        raise ServiceError(400, f"缺少参数 {name}")
-    if len(value) > limit:
-        raise ServiceError(400, f"参数 {name} 过长")
-    return value
+def _text(name: str, limit: int, *, required: bool = True) -> AfterValidator:
+    return text(limit, missing=f"缺少参数 {name}" if required else None, too_long=f"参数 {name} 过长")
+
+
+def _index(value: str) -> int:
+    value = value or "0"
+    if not value.isdigit() or int(value) > MAX_INDEX:
+        raise ValueError("参数 index 无效")
+    return int(value)
+
+
+Anime = Annotated[str, Query(validate_default=True, description="keyword"), _text("anime", MAX_KEYWORD)]
+Title = Annotated[str, Query(validate_default=True), _text("title", MAX_TITLE)]
+EpisodeTitle = Annotated[str, Query(), _text("episode_title", MAX_TITLE, required=False)]
+EpisodeIndex = Annotated[int, Query(validate_default=True, description="0-based"), BeforeValidator(_index)]
+Platform = Annotated[str, Query(), _text("platform", 32, required=False)]
+ChoiceKey = Annotated[str, Query(validate_default=True, description="source+id"), _text("key", 512)]
 
 
 @router.get("/api/danmaku/config")
@@ -39,21 +53,21 @@ async def danmaku_config(state: State, user: ActiveUser) -> Response:
 
 
 @router.get("/api/danmaku/search")
-async def danmaku_search(request: Request, state: State, user: ActiveUser) -> Response:
-    keyword = _query_text(request, "anime", MAX_KEYWORD)
-    animes = await _service(state).search(keyword)
+async def danmaku_search(state: State, user: ActiveUser, anime: Anime = "") -> Response:
+    animes = await _service(state).search(anime)
     return json_response({"animes": animes}, headers=private_cache(300))
 
 
 @router.get("/api/danmaku/match")
-async def danmaku_match(request: Request, state: State, user: ActiveUser) -> Response:
-    title = _query_text(request, "title", MAX_TITLE)
-    episode_title = _query_text(request, "episode_title", MAX_TITLE, required=False)
-    index_text = request.query_params.get("index") or "0"
-    if not index_text.isdigit() or int(index_text) > MAX_INDEX:
-        raise ServiceError(400, "参数 index 无效")
-    platform = _query_text(request, "platform", 32, required=False) or DEFAULT_PLATFORM
-    result = await _service(state).match(title, episode_title, int(index_text), platform)
+async def danmaku_match(
+    state: State,
+    user: ActiveUser,
+    title: Title = "",
+    episode_title: EpisodeTitle = "",
+    index: EpisodeIndex = 0,
+    platform: Platform = "",
+) -> Response:
+    result = await _service(state).match(title, episode_title, index, platform or DEFAULT_PLATFORM)
     return json_response(result, headers=NO_STORE)
 
 
@@ -66,8 +80,7 @@ async def danmaku_comments(episode_id: str, state: State, user: ActiveUser) -> R
 
 
 @router.get("/api/danmaku/choice")
-async def get_danmaku_choice(request: Request, state: State, user: ActiveUser) -> Response:
-    key = _query_text(request, "key", 512)
+async def get_danmaku_choice(state: State, user: ActiveUser, key: ChoiceKey = "") -> Response:
     split_key(key, "无效的key格式")
     return json_response({"choice": await _service(state).get_choice(user.username, key)}, headers=NO_STORE)
 
@@ -85,8 +98,7 @@ async def save_danmaku_choice(request: Request, state: State, user: ActiveUser) 
 
 
 @router.delete("/api/danmaku/choice")
-async def delete_danmaku_choice(request: Request, state: State, user: ActiveUser) -> Response:
-    key = _query_text(request, "key", 512)
+async def delete_danmaku_choice(state: State, user: ActiveUser, key: ChoiceKey = "") -> Response:
     split_key(key, "无效的key格式")
     await _service(state).delete_choice(user.username, key)
     return json_response({"success": True})

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
@@ -53,8 +53,11 @@ def _listing(manager: DownloadManager, user: Principal, everyone: bool) -> dict[
     return data
 
 
-def _everyone(request: Request, user: Principal) -> bool:
-    return user.is_admin and request.query_params.get("all") in ("1", "true")
+Everyone = Annotated[str, Query(alias="all", description='"1" or "true": every user\'s tasks (admins)')]
+
+
+def _everyone(all_users: str, user: Principal) -> bool:
+    return user.is_admin and all_users in ("1", "true")
 
 
 @router.post("/api/downloads")
@@ -92,14 +95,16 @@ async def queue_download(request: Request, state: State, user: ActiveUser) -> Re
 
 
 @router.get("/api/downloads")
-async def list_downloads(request: Request, state: State, user: ActiveUser) -> Response:
-    return json_response(_listing(_manager(state), user, _everyone(request, user)), headers=NO_STORE)
+async def list_downloads(state: State, user: ActiveUser, all_users: Everyone = "") -> Response:
+    return json_response(_listing(_manager(state), user, _everyone(all_users, user)), headers=NO_STORE)
 
 
 @router.get("/api/downloads/events")
-async def download_events(request: Request, state: State, user: ActiveUser) -> Response:
+async def download_events(
+    request: Request, state: State, user: ActiveUser, all_users: Everyone = ""
+) -> Response:
     manager = _manager(state)
-    everyone = _everyone(request, user)
+    everyone = _everyone(all_users, user)
     if "text/event-stream" not in request.headers.get("accept", ""):
         # not an EventSource: one snapshot instead of a stream that never ends
         return json_response(_listing(manager, user, everyone), headers=NO_STORE)

@@ -15,8 +15,12 @@ def _peer(request: Request) -> str | None:
 
 
 def client_ip(request: Request, settings: Settings) -> str:
-    """The client's address; ``X-Forwarded-For`` counts only from a trusted proxy."""
-    return settings.proxies.client_address(_peer(request), request.headers.get("x-forwarded-for"))
+    """The client's address; ``X-Forwarded-For`` counts only from a trusted proxy.
+
+    Every ``X-Forwarded-For`` line counts, in order: HAProxy's ``option forwardfor`` adds its own
+    line after the one the client sent, so reading only the first line would believe the client."""
+    chain = ", ".join(request.headers.getlist("x-forwarded-for"))
+    return settings.proxies.client_address(_peer(request), chain or None)
 
 
 def public_host(request: Request, settings: Settings) -> str:

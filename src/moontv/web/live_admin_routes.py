@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -89,8 +89,10 @@ async def check_live_health(request: Request, state: State, user: AdminUser) -> 
 
 
 @router.get("/api/admin/live/health")
-async def get_live_health(request: Request, state: State, user: AdminUser) -> Response:
-    source = _admin_source((await state.config.get()).config, request.query_params.get("source"))
+async def get_live_health(
+    state: State, user: AdminUser, source_key: Annotated[str, Query(alias="source")] = ""
+) -> Response:
+    source = _admin_source((await state.config.get()).config, source_key)
     service = state.live
     parsed = service.cached_playlist(source)
     channels = []

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator, BeforeValidator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,7 +29,7 @@ from moontv.live.service import LiveService, LiveSource, live_entries
 from moontv.streams.playlist import ENCRYPTED_SEGMENT, KEY, MAP, PLAYLIST, SEGMENT
 from moontv.streams.service import LIVE_PREFIX, SIGNATURE_HOURS, SourceOptions, StreamService
 from moontv.web.deps import ActiveUser, CurrentUser, State
-from moontv.web.params import url_param
+from moontv.web.params import Expires, ProxiedUrl, Signature, text
 from moontv.web.playlists import PLAYLIST_TYPE, checked_url, fetch_parsed
 from moontv.web.responses import NO_STORE, json_response, private_cache, read_json_object
 from moontv.web.state import AppState
@@ -39,13 +40,30 @@ MAX_FAVORITES = 500
 SOURCE_FIELDS = ("key", "name", "url", "ua", "epg", "from", "channelNumber", "disabled")
 
 
-def _param(request: Request, name: str, *, required: bool = True, limit: int = MAX_KEY) -> str:
-    value = (request.query_params.get(name) or "").strip()
-    if required and not value:
-        raise ServiceError(400, f"缺少 {name} 参数")
-    if len(value) > limit:
-        raise ServiceError(400, f"{name} 参数过长")
-    return value
+def _text(name: str, limit: int = MAX_KEY, *, required: bool = True) -> AfterValidator:
+    return text(limit, missing=f"缺少 {name} 参数" if required else None, too_long=f"{name} 参数过长")
+
+
+def _day(value: object) -> date | None:
+    raw = str(value or "").strip()
+    if not raw:
+        return None
+    if len(raw) > 10:
+        raise ValueError("date 参数过长")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError("date 参数格式应为 YYYY-MM-DD") from None
+
+
+LiveSourceKey = Annotated[
+    str, Query(alias="source", validate_default=True, description="a live source key"), _text("source")
+]
+TvgId = Annotated[str, Query(alias="tvgId"), _text("tvgId", 256, required=False)]
+ChannelId = Annotated[str, Query(alias="channel"), _text("channel", 32, required=False)]
+ChannelName = Annotated[str, Query(alias="name"), _text("name", 256, required=False)]
+Day = Annotated[date | None, Query(alias="date", description="YYYY-MM-DD"), BeforeValidator(_day)]
+FavoriteKey = Annotated[str, Query(validate_default=True), _text("key", MAX_KEY + 40)]
 
 
 async def _source(state: AppState, username: str, key: str) -> LiveSource:
@@ -90,8 +108,8 @@ async def live_sources(state: State, user: CurrentUser) -> Response:
 
 
 @router.get("/api/live/channels")
-async def live_channels(request: Request, state: State, user: CurrentUser) -> Response:
-    source = await _source(state, user.username, _param(request, "source"))
+async def live_channels(state: State, user: CurrentUser, source_key: LiveSourceKey = "") -> Response:
+    source = await _source(state, user.username, source_key)
     parsed = await _playlist(state, source)
     service = state.live
     groups = list(dict.fromkeys(c.group for c in parsed.channels))
@@ -107,25 +125,19 @@ async def live_channels(request: Request, state: State, user: CurrentUser) -> Re
     )
 
 
-def _day(request: Request) -> date | None:
-    raw = _param(request, "date", required=False, limit=10)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ServiceError(400, "date 参数格式应为 YYYY-MM-DD") from None
-
-
 @router.get("/api/live/epg")
-async def live_epg(request: Request, state: State, user: CurrentUser) -> Response:
-    source = await _source(state, user.username, _param(request, "source"))
-    tvg_id = _param(request, "tvgId", required=False, limit=256)
-    channel_id = _param(request, "channel", required=False, limit=32)
-    name = _param(request, "name", required=False, limit=256)
+async def live_epg(
+    state: State,
+    user: CurrentUser,
+    source_key: LiveSourceKey = "",
+    tvg_id: TvgId = "",
+    channel_id: ChannelId = "",
+    name: ChannelName = "",
+    day: Day = None,
+) -> Response:
+    source = await _source(state, user.username, source_key)
     if not (tvg_id or channel_id or name):
         raise ServiceError(400, "缺少 tvgId 参数")
-    day = _day(request)
     parsed = await _playlist(state, source)
     channel = parsed.find(channel_id=channel_id, tvg_id=tvg_id, name=name)
     if channel is None:
@@ -184,19 +196,21 @@ def live_mapper(service: StreamService, key: str, user: str) -> Any:
 
 
 @router.get("/api/proxy/live")
-async def proxy_live(request: Request, state: State, user: CurrentUser) -> Response:
+async def proxy_live(
+    state: State,
+    user: CurrentUser,
+    source_key: LiveSourceKey = "",
+    url: ProxiedUrl = "",
+    exp: Expires = "",
+    sig: Signature = "",
+) -> Response:
     config = (await state.config.get()).config
     if not web_live_enabled(config):
         raise ServiceError(403, "网页直播已关闭")
-    raw_source = _param(request, "source")
-    key = raw_source.removeprefix(LIVE_PREFIX)
+    key = source_key.removeprefix(LIVE_PREFIX)
     source = await _source(state, user.username, key)
-    url = url_param(request)
     service = state.streams
-    qp = request.query_params
-    signed = service.verify(
-        PLAYLIST, LIVE_PREFIX + key, url, user.username, qp.get("exp") or "", qp.get("sig") or ""
-    )
+    signed = service.verify(PLAYLIST, LIVE_PREFIX + key, url, user.username, exp, sig)
     if not signed:
         parsed = await _playlist(state, source)
         if not parsed.has_url(url):
@@ -244,7 +258,6 @@ async def post_live_favorite(request: Request, state: State, user: ActiveUser) -
 
 
 @router.delete("/api/live/favorites")
-async def delete_live_favorite(request: Request, state: State, user: ActiveUser) -> Response:
-    key = _param(request, "key", limit=MAX_KEY + 40)
+async def delete_live_favorite(state: State, user: ActiveUser, key: FavoriteKey = "") -> Response:
     await state.storage.delete_live_favorite(user.username, key)
     return json_response({"success": True}, headers=NO_STORE)

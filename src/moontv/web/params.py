@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import Query
 from pydantic import AfterValidator, BeforeValidator
-from starlette.requests import Request
 
 MAX_URL = 4096
 VOD_ID_RE = re.compile(r"^[\w-]{1,64}$")
@@ -36,16 +35,26 @@ def max_length(limit: int, message: str) -> Callable[[str], str]:
     return check
 
 
+def text(limit: int, *, too_long: str, missing: str | None = None) -> AfterValidator:
+    """A stripped text parameter: ``missing`` (if given) when empty, ``too_long`` past ``limit``.
+    Declare it with ``validate_default=True`` and a ``""`` default so an absent parameter gets the
+    route's own message instead of the generic one."""
+
+    def check(value: str) -> str:
+        value = value.strip()
+        if missing is not None and not value:
+            raise ValueError(missing)
+        if len(value) > limit:
+            raise ValueError(too_long)
+        return value
+
+    return AfterValidator(check)
+
+
 def vod_id(value: str) -> str:
     if not VOD_ID_RE.match(value):
         raise ValueError("无效的视频ID格式")
     return value
-
-
-def url_param(request: Request, name: str = "url") -> str:
-    """A URL query parameter, for routes that read it themselves (same rules as ``ProxiedUrl``)."""
-    value = required("缺少 url 参数")(request.query_params.get(name) or "")
-    return max_length(MAX_URL, "url 参数过长")(value)
 
 
 def lenient_float(value: object) -> float | None:
@@ -73,3 +82,5 @@ ProxiedUrl = Annotated[
 SourceKey = Annotated[
     str, Query(description="a source key"), AfterValidator(max_length(128, "source 参数过长"))
 ]
+Signature = Annotated[str, Query(description="the signature the playlist proxy issued")]
+Expires = Annotated[str, Query(description="when the signature expires (Unix seconds)")]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -26,7 +26,7 @@ from moontv.search.service import (
     SourceFailed,
 )
 from moontv.search.suggest import scored_suggestions
-from moontv.sources.models import ApiSite
+from moontv.sources.models import ApiSite, SearchResult
 from moontv.web.common import find_site
 from moontv.web.deps import CurrentUser, State
 from moontv.web.params import Timeout, clamp, required
@@ -35,6 +35,24 @@ from moontv.web.responses import NO_STORE, json_response, private_cache
 from moontv.web.state import AppState
 
 router = APIRouter()
+
+
+class FailedSource(BaseModel):
+    name: str
+    key: str
+    error: str
+
+
+class SearchAnswer(BaseModel):
+    """``/api/search`` without ``stream``: every answering source's results, in source order."""
+
+    results: list[SearchResult]
+    failedSources: list[FailedSource] = []
+
+
+class MatchingResults(BaseModel):
+    results: list[SearchResult]
+
 
 NDJSON = "application/json; charset=utf-8"
 # an empty site: the search answers what to do instead of an unexplained empty list
@@ -94,7 +112,7 @@ def _line(data: Any) -> bytes:
     return orjson.dumps(data) + b"\n"
 
 
-@router.get("/api/search")
+@router.get("/api/search", responses={200: {"model": SearchAnswer}})
 async def search(
     state: State,
     user: CurrentUser,
@@ -214,7 +232,7 @@ async def _sse_events(
     )
 
 
-@router.get("/api/search/one")
+@router.get("/api/search/one", responses={200: {"model": MatchingResults}})
 async def search_one(
     state: State,
     user: CurrentUser,
@@ -315,7 +333,7 @@ async def _suggestion_lines(
             yield _line({"suggestions": scored_suggestions((r.get("title", "") for r in event.results), q)})
 
 
-@router.get("/api/detail")
+@router.get("/api/detail", responses={200: {"model": SearchResult}})
 async def detail(
     state: State,
     user: CurrentUser,

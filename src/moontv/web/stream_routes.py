@@ -37,7 +37,7 @@ from moontv.streams.probe import probe_stream
 from moontv.streams.service import LIVE_PREFIX, QueueFull, SourceOptions, source_options
 from moontv.web.common import find_site
 from moontv.web.deps import AdminUser, CurrentUser, State
-from moontv.web.params import ProxiedUrl, SourceKey, Timeout, clamp, required, vod_id
+from moontv.web.params import Expires, ProxiedUrl, Signature, SourceKey, Timeout, clamp, required, vod_id
 from moontv.web.playlists import checked_url, fetch_parsed, render_playlist
 from moontv.web.responses import NO_STORE, json_response, private_cache
 from moontv.web.state import AppState
@@ -113,8 +113,6 @@ async def _signed(
     return source_options(snapshot.config, source, ad_default=state.settings.ad_filter)
 
 
-Signature = Annotated[str, Query(description="the signature the playlist proxy issued")]
-Expires = Annotated[str, Query(description="when the signature expires (Unix seconds)")]
 Encrypted = Annotated[str, Query(description='"1": signed as a segment under an EXT-X-KEY (relayed opaque)')]
 
 

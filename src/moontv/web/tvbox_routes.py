@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,6 +42,36 @@ from moontv.web.state import AppState
 from moontv.web.tvbox_access import token_status, tvbox_holder, tvbox_url
 
 router = APIRouter()
+
+# Checks stay in the routes (after the token check), so a bad token is answered before bad parameters.
+Token = Annotated[str, Query(description="the user's TVBox token")]
+FilterList = Annotated[str, Query(alias="filter", description="comma-separated: adult, ads")]
+TvboxFormat = Annotated[str, Query(alias="format", description='"base64": the JSON base64-encoded')]
+Base64Flag = Annotated[str, Query(alias="base64", description='"1": same as format=base64')]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryQuery:
+    """TVBox's CMS-style paging and lookup parameters (the façade answers what a CMS would)."""
+
+    t: str
+    wd: str
+    ids: str
+    pg: str
+    pagesize: str
+
+
+def category_query(
+    t: Annotated[str, Query(description="category index, 1-based")] = "",
+    wd: Annotated[str, Query(description="keyword")] = "",
+    ids: Annotated[str, Query(description="Douban ids (detail)")] = "",
+    pg: Annotated[str, Query(description="page, 1-based")] = "",
+    pagesize: Annotated[str, Query(description="items per page, 1-50")] = "",
+) -> CategoryQuery:
+    return CategoryQuery(t, wd, ids, pg, pagesize)
+
+
+CategoryParams = Annotated[CategoryQuery, Depends(category_query)]
 
 
 @router.get("/api/tvbox/token")
@@ -83,16 +114,22 @@ def _with_query(base: str, query: str) -> str:
 
 
 @router.get("/api/tvbox/config")
-async def tvbox_config(request: Request, state: State) -> Response:
-    token = request.query_params.get("token") or ""
+async def tvbox_config(
+    request: Request,
+    state: State,
+    token: Token = "",
+    filter_list: FilterList = "",
+    answer_format: TvboxFormat = "",
+    base64_flag: Base64Flag = "",
+) -> Response:
     username, config = await tvbox_holder(state, token)
-    filters = _filters(request.query_params.get("filter") or "")
+    filters = _filters(filter_list)
     body = tvbox.build_config(
         origin(request, state.settings), token, available_sites(config, username), filters=filters
     )
     body["lives"] = tvbox_lives(origin(request, state.settings), token, available_lives(config, username))
     headers = {**private_cache(cache_time(config)), "Referrer-Policy": "no-referrer"}
-    if request.query_params.get("format") == "base64" or request.query_params.get("base64") == "1":
+    if answer_format == "base64" or base64_flag == "1":
         return Response(
             base64.b64encode(orjson.dumps(body)), media_type="text/plain; charset=utf-8", headers=headers
         )
@@ -118,8 +155,9 @@ async def _facade_detail(
     username: str,
     config: dict[str, Any],
     wanted: tuple[str, ...],
+    ids: str,
 ) -> Response:
-    refs = douban_site.decode_ids(request.query_params.get("ids") or "")
+    refs = douban_site.decode_ids(ids)
     site = config["SiteConfig"]
     opts = SearchOptions(
         timeout=state.settings.upstream_timeout,
@@ -153,20 +191,24 @@ def _filters(raw: str) -> tuple[str, ...]:
 
 
 async def _categories(
-    request: Request, state: AppState, token: str | None, session: Principal | None, filters: str = "none"
+    request: Request,
+    state: AppState,
+    token: str | None,
+    session: Principal | None,
+    query: CategoryQuery,
+    filters: str = "none",
 ) -> Response:
     username, config = await tvbox_holder(state, token, session)
     wanted = _filters(filters)
     cats = tvbox.categories(config.get("CustomCategories") or [])
-    params = request.query_params
-    t, wd = params.get("t") or "", (params.get("wd") or "").strip()[:50]
-    if params.get("ids"):
-        return await _facade_detail(request, state, token, username, config, wanted)
+    t, wd = query.t, query.wd.strip()[:50]
+    if query.ids:
+        return await _facade_detail(request, state, token, username, config, wanted, query.ids)
     if not t and not wd:
         return json_response({"code": 1, "msg": "success", "class": tvbox.class_list(cats), "list": []})
     try:
-        page = max(1, int(params.get("pg") or 1))
-        size = min(50, max(1, int(params.get("pagesize") or 20)))
+        page = max(1, int(query.pg or 1))
+        size = min(50, max(1, int(query.pagesize or 20)))
         index = int(t) if t else 1
     except ValueError:
         raise ServiceError(400, "参数格式错误") from None
@@ -206,20 +248,28 @@ async def _categories(
 
 
 @router.get("/api/tvbox/categories")
-async def tvbox_categories(request: Request, state: State, user: OptionalUser) -> Response:
-    return await _categories(request, state, request.query_params.get("token"), user)
+async def tvbox_categories(
+    request: Request,
+    state: State,
+    user: OptionalUser,
+    query: CategoryParams,
+    token: Annotated[str | None, Query(description="the user's TVBox token")] = None,
+) -> Response:
+    return await _categories(request, state, token, user, query)
 
 
 @router.get("/api/tvbox/s/{token}/categories")
-async def tvbox_token_categories(token: str, request: Request, state: State, user: OptionalUser) -> Response:
-    return await _categories(request, state, token, user)
+async def tvbox_token_categories(
+    token: str, request: Request, state: State, user: OptionalUser, query: CategoryParams
+) -> Response:
+    return await _categories(request, state, token, user, query)
 
 
 @router.get("/api/tvbox/s/{token}/categories/{filters}")
 async def tvbox_filtered_categories(
-    token: str, filters: str, request: Request, state: State, user: OptionalUser
+    token: str, filters: str, request: Request, state: State, user: OptionalUser, query: CategoryParams
 ) -> Response:
-    return await _categories(request, state, token, user, filters)
+    return await _categories(request, state, token, user, query, filters)
 
 
 @router.get("/api/tvbox/s/{token}/cms/{filters}/{key}")
@@ -227,6 +277,7 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
     username, config = await tvbox_holder(state, token)
     wanted = _filters(filters)
     site = find_site(config, username, key, message="未找到指定的视频源")
+    # Read raw on purpose: a pass-through of whichever CMS parameters (ac, t, pg, wd, ids, ...) TVBox sent.
     forwarded = [(k, v[:200]) for k, v in request.query_params.multi_items() if k in tvbox.CMS_QUERY_PARAMS]
     url = _with_query(site.api, urlencode(forwarded)) if forwarded else site.api
     envelope = await state.cms.fetch_json(url, timeout=state.settings.upstream_timeout, source_key=site.key)
@@ -241,12 +292,14 @@ async def tvbox_cms(token: str, filters: str, key: str, request: Request, state:
 
 
 @router.get("/api/tvbox/s/{token}/m3u8/{key}")
-async def tvbox_playlist(token: str, key: str, request: Request, state: State) -> Response:
+async def tvbox_playlist(
+    token: str, key: str, state: State, url: Annotated[str, Query(description="the playlist URL")] = ""
+) -> Response:
     """A source's playlist with ad blocks removed, for TVBox players (token instead of cookie).
     Variant playlists come back through this route; segments and keys stay upstream URLs."""
     username, config = await tvbox_holder(state, token)
     find_site(config, username, key, message="未找到指定的视频源")
-    url = (request.query_params.get("url") or "").strip()
+    url = url.strip()
     if not url or len(url) > 4096:
         raise ServiceError(400, "缺少 url 参数")
     opts = source_options(config, key, ad_default=state.settings.ad_filter)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, BeforeValidator, Field, WrapValidator, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +14,8 @@ from moontv.errors import ServiceError
 from moontv.storage.protocol import SEARCH_HISTORY_LIMIT
 from moontv.storage.quota import QuotaExceeded, Quotas, check_room
 from moontv.userdata.favorites import save_favorite as save_one_favorite_per_title
+from moontv.userdata.models import Favorite, PlayRecord, SkipConfig, record_key
+from moontv.web.bodies import documented_body, failing_with, json_body
 from moontv.web.common import split_key
 from moontv.web.deps import ActiveUser, State
 from moontv.web.responses import NO_STORE, json_response, read_json_object
@@ -22,113 +23,55 @@ from moontv.web.state import AppState
 
 router = APIRouter()
 
-MAX_TEXT = 1000
 MAX_KEYWORD = 100
 
 
-def _text(value: Any, *, limit: int = MAX_TEXT) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError("not text")
-    return str(value)[:limit]
+def _present(data: Any, fields: tuple[str, str], message: str) -> Any:
+    """Every named field present and truthy, else ``message`` (checked before the fields themselves)."""
+    if not isinstance(data, dict) or not all(data.get(name) for name in fields):
+        raise ValueError(message)
+    return data
 
 
-def _int(value: Any, *, minimum: int = 0, default: int = 0) -> int:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise ValueError("not a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError("not finite")
-    return max(minimum, int(number))
+def _key(message: str) -> BeforeValidator:
+    def check(value: Any) -> str:
+        try:
+            return record_key(value)
+        except ValueError:
+            raise ValueError(message) from None
+
+    return BeforeValidator(check, json_schema_input_type=str)
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+# Field order is the order the checks answer in: the entry first, then its key (MoonTV's order).
+class PlayRecordBody(BaseModel):
+    record: Annotated[PlayRecord, WrapValidator(failing_with("Invalid record data"))]
+    key: Annotated[str, _key("Invalid key format"), Field(description='"{source}+{id}"')]
+
+    @model_validator(mode="before")
+    @classmethod
+    def present(cls, data: Any) -> Any:
+        return _present(data, ("key", "record"), "Missing key or record")
 
 
-def clean_play_record(record: Any) -> dict[str, Any]:
-    if not isinstance(record, dict):
-        raise ServiceError(400, "Invalid record data")
-    try:
-        clean: dict[str, Any] = {
-            "title": _text(record.get("title")).strip(),
-            "source_name": _text(record.get("source_name")).strip(),
-            "cover": _text(record.get("cover"), limit=2048),
-            "year": _text(record.get("year"), limit=16),
-            "index": _int(record.get("index"), minimum=-(10**9)),
-            "total_episodes": _int(record.get("total_episodes")),
-            "play_time": _int(record.get("play_time")),
-            "total_time": _int(record.get("total_time")),
-            "save_time": _int(record.get("save_time"), default=_now_ms()),
-            "search_title": _text(record.get("search_title")),
-        }
-    except (ValueError, TypeError, OverflowError):
-        raise ServiceError(400, "Invalid record data") from None
-    if not clean["title"] or not clean["source_name"] or clean["index"] < 1:
-        raise ServiceError(400, "Invalid record data")
-    return clean
+class FavoriteBody(BaseModel):
+    favorite: Annotated[Favorite, WrapValidator(failing_with("Invalid favorite data"))]
+    key: Annotated[str, _key("Invalid key format"), Field(description='"{source}+{id}"')]
+
+    @model_validator(mode="before")
+    @classmethod
+    def present(cls, data: Any) -> Any:
+        return _present(data, ("key", "favorite"), "Missing key or favorite")
 
 
-FAVORITE_ORIGINS = ("vod", "live")
+class SkipConfigBody(BaseModel):
+    key: Annotated[str, _key("无效的key格式"), Field(description='"{source}+{id}"')]
+    config: Annotated[SkipConfig, WrapValidator(failing_with("缺少必要参数"))]
 
-
-def clean_favorite(favorite: Any) -> dict[str, Any]:
-    if not isinstance(favorite, dict):
-        raise ServiceError(400, "Invalid favorite data")
-    try:
-        clean: dict[str, Any] = {
-            "source_name": _text(favorite.get("source_name")).strip(),
-            "total_episodes": _int(favorite.get("total_episodes")),
-            "title": _text(favorite.get("title")).strip(),
-            "year": _text(favorite.get("year"), limit=16),
-            "cover": _text(favorite.get("cover"), limit=2048),
-            "save_time": _int(favorite.get("save_time"), default=_now_ms()),
-            "search_title": _text(favorite.get("search_title")),
-        }
-    except (ValueError, TypeError, OverflowError):
-        raise ServiceError(400, "Invalid favorite data") from None
-    if not clean["title"] or not clean["source_name"]:
-        raise ServiceError(400, "Invalid favorite data")
-    if favorite.get("origin") in FAVORITE_ORIGINS:  # Selene tells live channels from videos by it
-        clean["origin"] = favorite["origin"]
-    return clean
-
-
-def _number_or_zero(value: Any) -> float:
-    """JavaScript's ``Number(x) || 0`` for the values a client can send."""
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    try:
-        number = float(value) if isinstance(value, int | float | str) and value != "" else 0.0
-    except ValueError:
-        return 0.0
-    if not math.isfinite(number):
-        return 0.0
-    return int(number) if number.is_integer() else number
-
-
-def clean_skip_config(config: Any) -> dict[str, Any]:
-    if not isinstance(config, dict):
-        raise ServiceError(400, "缺少必要参数")
-    return {
-        "enable": bool(config.get("enable")),
-        "intro_time": _number_or_zero(config.get("intro_time")),
-        "outro_time": _number_or_zero(config.get("outro_time")),
-    }
-
-
-# -- play records and favorites (same shape: a map keyed "source+id") ------------------------
-
-
-async def _keyed_payload(request: Request, field: str, missing: str) -> tuple[str, Any]:
-    body = await read_json_object(request)
-    key, value = body.get("key"), body.get(field)
-    if not key or not value:
-        raise ServiceError(400, missing)
-    return key, value
+    @model_validator(mode="before")
+    @classmethod
+    def present(cls, data: Any) -> Any:
+        return _present(data, ("key", "config"), "缺少必要参数")
 
 
 RecordKey = Annotated[str | None, Query(description='"{source}+{id}"; without it: every entry')]
@@ -155,18 +98,17 @@ async def _room_for(state: AppState, user: str, kind: str, key: str) -> None:
         raise ServiceError(409, str(exc), limit=exc.limit) from None
 
 
-@router.get("/api/playrecords")
+@router.get("/api/playrecords", responses={200: {"model": dict[str, PlayRecord]}})
 async def get_play_records(state: State, user: ActiveUser) -> Response:
     return json_response(await state.storage.get_all_play_records(user.username), headers=NO_STORE)
 
 
-@router.post("/api/playrecords")
-async def save_play_record(request: Request, state: State, user: ActiveUser) -> Response:
-    key, record = await _keyed_payload(request, "record", "Missing key or record")
-    clean = clean_play_record(record)
-    split_key(key)
-    await _room_for(state, user.username, "pr", key)
-    await state.storage.set_play_record(user.username, key, clean)
+@router.post("/api/playrecords", openapi_extra=documented_body(PlayRecordBody))
+async def save_play_record(
+    state: State, user: ActiveUser, body: Annotated[PlayRecordBody, Depends(json_body(PlayRecordBody))]
+) -> Response:
+    await _room_for(state, user.username, "pr", body.key)
+    await state.storage.set_play_record(user.username, body.key, body.record.stored())
     return json_response({"success": True})
 
 
@@ -180,7 +122,7 @@ async def delete_play_records(state: State, user: ActiveUser, key: RecordKey = N
     )
 
 
-@router.get("/api/favorites")
+@router.get("/api/favorites", responses={200: {"model": dict[str, Favorite] | Favorite | None}})
 async def get_favorites(state: State, user: ActiveUser, key: RecordKey = None) -> Response:
     if key:
         split_key(key)
@@ -188,13 +130,12 @@ async def get_favorites(state: State, user: ActiveUser, key: RecordKey = None) -
     return json_response(await state.storage.get_all_favorites(user.username), headers=NO_STORE)
 
 
-@router.post("/api/favorites")
-async def save_favorite(request: Request, state: State, user: ActiveUser) -> Response:
-    key, favorite = await _keyed_payload(request, "favorite", "Missing key or favorite")
-    clean = clean_favorite(favorite)
-    split_key(key)
-    await _room_for(state, user.username, "fav", key)
-    await save_one_favorite_per_title(state.storage, user.username, key, clean)
+@router.post("/api/favorites", openapi_extra=documented_body(FavoriteBody))
+async def save_favorite(
+    state: State, user: ActiveUser, body: Annotated[FavoriteBody, Depends(json_body(FavoriteBody))]
+) -> Response:
+    await _room_for(state, user.username, "fav", body.key)
+    await save_one_favorite_per_title(state.storage, user.username, body.key, body.favorite)
     return json_response({"success": True})
 
 
@@ -242,7 +183,7 @@ async def delete_search_history(
 # -- skip configs -----------------------------------------------------------------------------
 
 
-@router.get("/api/skipconfigs")
+@router.get("/api/skipconfigs", responses={200: {"model": dict[str, SkipConfig] | SkipConfig | None}})
 async def get_skip_configs(
     state: State,
     user: ActiveUser,
@@ -256,15 +197,12 @@ async def get_skip_configs(
     return json_response(await state.storage.get_all_skip_configs(user.username), headers=NO_STORE)
 
 
-@router.post("/api/skipconfigs")
-async def save_skip_config(request: Request, state: State, user: ActiveUser) -> Response:
-    body = await read_json_object(request)
-    key, config = body.get("key"), body.get("config")
-    if not key or not config:
-        raise ServiceError(400, "缺少必要参数")
-    split_key(key, "无效的key格式")
-    await _room_for(state, user.username, "skip", key)
-    await state.storage.set_skip_config(user.username, key, clean_skip_config(config))
+@router.post("/api/skipconfigs", openapi_extra=documented_body(SkipConfigBody))
+async def save_skip_config(
+    state: State, user: ActiveUser, body: Annotated[SkipConfigBody, Depends(json_body(SkipConfigBody))]
+) -> Response:
+    await _room_for(state, user.username, "skip", body.key)
+    await state.storage.set_skip_config(user.username, body.key, body.config.stored())
     return json_response({"success": True})
 
 

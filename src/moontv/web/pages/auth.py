@@ -20,6 +20,7 @@ async def login_page(request: Request, state: State) -> Response:
         return RedirectResponse("/warning", 307)
     snapshot = await state.config.get()
     allow_register = bool(snapshot.config["UserConfig"].get("AllowRegister"))
+    # Raw on purpose: a page's query only seeds its script; bad values fall back, never a 400.
     boot = {"allowRegister": allow_register, "redirect": safe_redirect(request.query_params.get("redirect"))}
     banned = await state.auth.banned_by_token(request_token(request))
     return await render(request, "login.html", boot=boot, allow_register=allow_register, banned=banned)

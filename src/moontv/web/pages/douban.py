@@ -16,6 +16,7 @@ PAGE_TITLES = {"movie": "电影", "tv": "剧集", "show": "综艺", "anime": "�
 
 @router.get("/douban")
 async def douban_page(request: Request, state: State, user: PageUser) -> Response:
+    # Raw on purpose: a page's query only seeds its script; bad values fall back, never a 400.
     page_type = request.query_params.get("type") or "movie"
     if page_type not in PAGE_TYPES:
         page_type = "movie"

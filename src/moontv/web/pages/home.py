@@ -28,10 +28,12 @@ async def home(request: Request, state: State, user: PageUser) -> Response:
     site = snapshot.config.get("SiteConfig", {})
     proxy = {"type": site.get("DoubanImageProxyType") or "server", "url": site.get("DoubanImageProxy") or ""}
     announcement = str(snapshot.config.get("SiteConfig", {}).get("Announcement") or "")
-    tab = request.query_params.get("tab", "home")
+    # Raw on purpose: a page's query only seeds its script; bad values fall back, never a 400.
+    query = request.query_params
+    tab = query.get("tab", "home")
     if tab not in ("home", "history", "favorites"):
         tab = "home"
-    raw_page = request.query_params.get("page", "1")
+    raw_page = query.get("page", "1")
     page = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) <= 6 else 1
     sorted_records = sorted_items(records)
     sorted_favorites = sorted_items(favorites)
@@ -81,12 +83,14 @@ def _paged(items: list[tuple[str, dict[str, Any]]], page: int) -> _Pager:
 
 @router.get("/search")
 async def search_page(request: Request, state: State, user: PageUser) -> Response:
-    q = (request.query_params.get("q") or "").strip()[:100]
+    # Raw on purpose: a page's query only seeds its script; bad values fall back, never a 400.
+    query = request.query_params
+    q = (query.get("q") or "").strip()[:100]
     snapshot = await state.config.get()
     sources = [{"key": s.key, "name": s.name} for s in available_sites(snapshot.config, user.username)]
     history = [] if user.banned else (await state.storage.get_search_history(user.username))[:20]
     params = {
-        name: request.query_params.get(name, "")
+        name: query.get(name, "")
         for name in ("sources", "filter_sources", "titles", "years", "sort", "order")
     }
     return await render(

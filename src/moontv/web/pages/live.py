@@ -21,6 +21,7 @@ async def live_page(request: Request, state: State, user: PageUser) -> Response:
         t = strings(request)
         return await render(request, "message.html", 403, heading=t["live_title"], message=t["live_disabled"])
     sources = [{"key": s.key, "name": s.name} for s in available_lives(config, user.username)]
+    # Raw on purpose: a page's query only seeds its script; bad values fall back, never a 400.
     qp = request.query_params
     return await render(
         request,

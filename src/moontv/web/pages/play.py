@@ -14,6 +14,7 @@ router = APIRouter()
 
 @router.get("/play")
 async def play_page(request: Request, state: State, user: PageUser) -> Response:
+    # Raw on purpose: a page's query only seeds its script; bad values fall back, never a 400.
     qp = request.query_params
     params = {
         name: (qp.get(name) or "").strip()[:200]

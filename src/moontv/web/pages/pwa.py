@@ -1,4 +1,4 @@
-"""PWA files and small root files: manifest, service worker, robots.txt, favicon."""
+"""PWA files and small root files: manifest, service workers, robots.txt, favicon."""
 
 from __future__ import annotations
 
@@ -65,6 +65,17 @@ async def service_worker() -> Response:
             "Service-Worker-Allowed": "/",
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+@router.get("/download-stream/sw.js")
+async def save_worker() -> Response:
+    """The browser downloads' save worker. Served from the folder it controls, so its scope needs no
+    Service-Worker-Allowed header and covers /download-stream/ only."""
+    return Response(
+        (STATIC_DIR / "play" / "save-sw.js").read_bytes(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
 
 

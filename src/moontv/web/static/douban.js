@@ -1,6 +1,8 @@
 /* Douban browse page (/douban?type=movie|tv|show|anime|custom): selectors, multi-level filters,
    infinite scroll (25 per page, until an empty page), Bangumi daily calendar for anime.
-   Stale answers are dropped by comparing a snapshot of the parameters. */
+   Every chip selection is a generation: answers of an older one are dropped. One page is in flight at a
+   time; after a page is appended the page keeps loading while the sentinel is still near the viewport
+   (an IntersectionObserver only reports changes, so a tall screen would otherwise stop after page 1). */
 (() => {
   "use strict";
   const M = window.MoonTV;
@@ -19,11 +21,12 @@
   const SHOW_GENRES = ["真人秀", "脱口秀", "音乐", "歌舞"];
   const ANIME_LABELS = ["黑色幽默", "历史", "歌舞", "传记", "治愈", "冒险", "战争", "科幻", "恋爱", "热血", "搞笑", "青春", "奇幻", "悬疑", "日常", "萌系", "运动"];
   const PLATFORMS = ["腾讯视频", "爱奇艺", "优酷", "湖南卫视", "Netflix", "HBO", "BBC", "NHK", "CBS", "NBC", "tvN"];
-  const SORTS = [["T", "综合排序"], ["U", "近期热度"], ["R", "首播时间"], ["S", "高分优先"]];
-  const WEEKDAYS = [["1", "周一"], ["2", "周二"], ["3", "周三"], ["4", "周四"], ["5", "周五"], ["6", "周六"], ["7", "周日"]];
+  // chip options are [label, value]
+  const SORTS = [["综合排序", "T"], ["近期热度", "U"], ["首播时间", "R"], ["高分优先", "S"]];
+  const WEEKDAYS = [["周一", "1"], ["周二", "2"], ["周三", "3"], ["周四", "4"], ["周五", "5"], ["周六", "6"], ["周日", "7"]];
 
   const filterSet = (genreKey, genres, withPlatform) => [
-    { key: genreKey, label: genreKey === "label" ? "类型" : "类型", options: genres },
+    { key: genreKey, label: "类型", options: genres },
     { key: "region", label: "地区", options: REGIONS },
     { key: "year", label: "年代", options: YEARS },
     ...(withPlatform ? [{ key: "platform", label: "平台", options: PLATFORMS }] : []),
@@ -95,17 +98,23 @@
   }
 
   const view = VIEWS[type] || VIEWS.movie;
-  const st = { primary: view.primaryDefault, secondary: null, filters: {}, start: 0, done: false, loading: false, seq: 0 };
+  const MARGIN = 600;  // px below the viewport at which the next page is fetched
+  const AUTO_PAGES = 8;  // pages fetched in a row without the user scrolling, before asking with a button
+  const st = {
+    primary: view.primaryDefault, secondary: null, filters: {},
+    gen: 0, page: 0, loading: false, done: false, failed: false, chained: 0,
+  };
   const grid = document.getElementById("douban-grid");
   const status = document.getElementById("douban-status");
   const filtersBox = document.getElementById("douban-filters");
+  const sentinel = document.getElementById("douban-sentinel");
 
   function chips(label, options, current, onPick, name) {
     return el("div", { class: "chips", role: "group", "aria-label": label, "data-name": name },
       el("span", { class: "chips-label", text: label }),
       options.map(([text, value]) => el("button", {
         type: "button", class: "chip", "data-value": value, "aria-pressed": String(value === current),
-        text, onclick: () => onPick(value),
+        text, onclick: () => { if (value !== current) onPick(value); },
       })));
   }
 
@@ -133,13 +142,18 @@
     return true;
   }
 
+  /* A new selection: a new generation, nothing in flight for it yet, an empty grid. */
   function reset() {
-    st.start = 0;
-    st.done = false;
-    st.seq += 1;
+    st.gen += 1;
+    st.page = 0;
     st.loading = false;
+    st.done = false;
+    st.failed = false;
+    st.chained = 0;
     grid.replaceChildren();
+    status.replaceChildren();
     if (renderFilters()) loadMore();
+    else st.done = true;
   }
 
   function cardOf(item, source) {
@@ -147,48 +161,98 @@
     return M.card({ title: item.title, poster: item.poster, rate: item.rate, meta: [item.year], href: M.playHref(params), kind: source });
   }
 
-  async function loadMore() {
-    if (st.loading || st.done) return;
-    st.loading = true;
-    const seq = st.seq;
-    status.textContent = "加载中…";
-    try {
-      if (type === "anime" && st.primary === "daily") {
-        const days = await M.api("/api/bangumi/calendar");
-        if (seq !== st.seq) return;
-        const day = days.find((d) => String(d.weekday && d.weekday.id) === st.secondary) || { items: [] };
-        grid.replaceChildren(...day.items.map((i) => cardOf(i, "bangumi")));
-        st.done = true;
-        status.textContent = day.items.length ? "" : "暂无内容";
-        return;
-      }
-      const data = await M.api(view.url(st.primary, st.secondary, st.filters, st.start));
-      if (seq !== st.seq) return;  // the parameters changed meanwhile
-      const items = (data && data.list) || [];
-      grid.append(...items.map((i) => cardOf(i, "douban")));
-      st.start += items.length;
-      if (!items.length) st.done = true;
-      status.textContent = st.done ? (grid.children.length ? "没有更多了" : "暂无内容") : "";
-    } catch (e) {
-      if (seq === st.seq) {
-        const retry = M.el("button", { type: "button", class: "btn btn-soft", id: "douban-retry", text: M.t("retry") });
-        retry.addEventListener("click", () => {
-          st.done = false;
-          status.tabIndex = -1;
-          status.focus();  // the button is about to be replaced by the progress text
-          loadMore();
-        });
-        status.replaceChildren(`${M.t("load_failed")} `, retry);
-      }
-      st.done = true;
-    } finally {
-      if (seq === st.seq) st.loading = false;
-    }
+  function button(id, text, onClick) {
+    return el("button", { type: "button", class: "btn btn-soft", id, text, onclick: () => {
+      status.tabIndex = -1;
+      status.focus();  // the button is about to be replaced by the progress text
+      onClick();
+    } });
   }
 
-  const sentinel = document.getElementById("douban-sentinel");
-  if ("IntersectionObserver" in window) {
-    new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) loadMore(); }, { rootMargin: "600px" }).observe(sentinel);
+  /* Fetches the next page of the current generation; true when more pages may follow. */
+  async function fetchPage(gen) {
+    if (type === "anime" && st.primary === "daily") {
+      const days = await M.api("/api/bangumi/calendar", { quiet: true });
+      if (gen !== st.gen) return false;
+      const day = days.find((d) => String(d.weekday && d.weekday.id) === st.secondary) || { items: [] };
+      grid.replaceChildren(...day.items.map((i) => cardOf(i, "bangumi")));
+      st.done = true;
+      status.textContent = day.items.length ? "" : "暂无内容";
+      return false;
+    }
+    const data = await M.api(view.url(st.primary, st.secondary, st.filters, st.page * PAGE), { quiet: true });
+    if (gen !== st.gen) return false;
+    const items = ((data && data.list) || []).filter((i) => i && typeof i.title === "string" && i.title);
+    grid.append(...items.map((i) => cardOf(i, "douban")));
+    st.page += 1;
+    if (!items.length) st.done = true;
+    status.textContent = st.done ? (grid.children.length ? "没有更多了" : "暂无内容") : "";
+    return !st.done;
   }
+
+  async function loadMore() {
+    if (st.loading || st.done || st.failed) return;
+    const gen = st.gen;
+    st.loading = true;
+    status.textContent = M.t("loading");
+    let more = false;
+    try {
+      more = await fetchPage(gen);
+    } catch (e) {
+      if (gen === st.gen) {
+        st.failed = true;
+        status.replaceChildren(`${M.t("load_failed")} `, button("douban-retry", M.t("retry"), () => {
+          st.failed = false;
+          st.chained = 0;
+          loadMore();
+        }));
+      }
+    } finally {
+      if (gen === st.gen) st.loading = false;
+    }
+    if (more && gen === st.gen) fillViewport();
+  }
+
+  function sentinelNear() {
+    if (!sentinel || !grid.getClientRects().length) return false;
+    return sentinel.getBoundingClientRect().top < window.innerHeight + MARGIN;
+  }
+
+  /* After a page: keep going while the screen is not filled, up to AUTO_PAGES in a row. */
+  function fillViewport() {
+    if (st.loading || st.done || st.failed || !sentinelNear()) return;
+    if (st.chained >= AUTO_PAGES) {
+      if (!document.getElementById("douban-more")) status.replaceChildren(button("douban-more", M.t("load_more"), () => { st.chained = 0; loadMore(); }));
+      return;
+    }
+    st.chained += 1;
+    loadMore();
+  }
+
+  /* The user scrolled the sentinel (back) into range: a new run of automatic pages may start. */
+  function sentinelReached() {
+    st.chained = 0;
+    loadMore();
+  }
+
+  if ("IntersectionObserver" in window && sentinel) {
+    let near = null;  // unknown until the first report, which is no scroll of the user's
+    new IntersectionObserver((entries) => {
+      const now = entries[entries.length - 1].isIntersecting;
+      const cameBack = now && near === false;
+      near = now;
+      if (cameBack) sentinelReached();
+      else if (now) fillViewport();
+    }, { rootMargin: `${MARGIN}px` }).observe(sentinel);
+  }
+  /* Scrolling checks too: the observer reports only a change from the state it last computed, so a page
+     appended and scrolled past before its next computation would go unnoticed. */
+  let scrollQueued = false;
+  window.addEventListener("scroll", () => {
+    if (scrollQueued || st.loading || st.done || st.failed) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => { scrollQueued = false; if (sentinelNear()) sentinelReached(); });
+  }, { passive: true });
+  window.addEventListener("resize", fillViewport, { passive: true });
   reset();
 })();

@@ -6,6 +6,10 @@
   const page = M.boot.page || {};
   const favorites = new Set(page.favoriteKeys || []);
 
+  // simple mode: no 首页 tab (so no Douban or Bangumi rows); 历史 is the default
+  const simple = Boolean(M.pref("simpleMode"));
+  if (simple) document.getElementById("tab-home")?.remove();
+
   // ---- tabs ----
   const tabs = [...document.querySelectorAll(".tabs [data-tab]")];
   function selectTab(name, push) {
@@ -27,6 +31,14 @@
     selectTab(next.dataset.tab, true);
     next.focus();
   });
+  const homePanel = document.getElementById("panel-home");
+  if (simple && homePanel && !homePanel.hidden) {
+    homePanel.hidden = true;
+    selectTab("history", false);
+    const main = document.querySelector(".home");
+    // the welcome heading is in the hidden panel: the page keeps a (visually hidden) h1
+    if (main && !main.querySelector(":scope > h1")) main.prepend(M.el("h1", { class: "sr-only", text: M.boot.siteName || document.title }));
+  }
 
   // ---- card actions ----
   function cardsFor(key) { return [...document.querySelectorAll(`.card[data-key="${CSS.escape(key)}"]`)]; }
@@ -186,7 +198,6 @@
     })));
     shelf.hidden = false;
   }
-  const simple = Boolean(M.pref("simpleMode"));  // simple mode: no Douban or Bangumi rows
   if (!simple) for (const shelf of document.querySelectorAll(".douban-shelf")) loadShelf(shelf);
 
   // Bangumi: today's new anime episodes (Bangumi numbers the weekdays 1 = Monday ... 7 = Sunday)

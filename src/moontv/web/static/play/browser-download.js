@@ -1,8 +1,11 @@
 /* The 下载 tab's "download in this browser" choice: a queue of tasks (one runs at a time) kept in
-   IndexedDB, with pause/resume, retry of failed segments, and saving through the File System Access API
-   or a Blob download. The fetching itself is dl-engine.js. */
+   IndexedDB, with pause/resume, retry of failed segments, and saving through the File System Access API,
+   the save worker's stream (big files without a file picker) or a Blob; the row says which. The fetching
+   itself is dl-engine.js, the file dl-output.js. */
 import { S, $, t, el, playerToast, episodesOf, safeUrl } from "./state.js";
-import { TaskRunner, taskStore, assemble } from "./dl-engine.js";
+import { TaskRunner, taskStore } from "./dl-engine.js";
+import { outputBlob, outputChunks, mimeType } from "./dl-output.js";
+import { streamSupported, streamToDownload } from "./save-stream.js";
 
 const form = $("browser-download-form");
 const list = $("browser-download-list");
@@ -43,34 +46,80 @@ async function remove(task) {
   await taskStore.remove(task).catch(() => null);
 }
 
-async function writeFile(blob, name) {
-  if (window.showSaveFilePicker) {
-    try {
-      const handle = await window.showSaveFilePicker({ suggestedName: name });
-      const writable = await handle.createWritable();
-      await writable.write(blob);
-      await writable.close();
-      return true;
-    } catch (e) {
-      if (e && e.name === "AbortError") return false;
-      /* not allowed here (e.g. no user activation left): fall back to a Blob download */
+const SAVE_PREF = "moontv_bdl_save";
+const STREAM_MIN_BYTES = 256 * 1048576; // below this a Blob is simplest; above it memory stays bounded
+const saveChoice = $("bdl-save");
+
+/** How a finished task is saved: the user's choice, else the file picker, else a stream for big files. */
+function saveMethod(task) {
+  const wanted = saveChoice.value;
+  if (wanted === "blob") return "blob";
+  if (wanted === "stream") return streamSupported() ? "stream" : "blob";
+  if (window.showSaveFilePicker) return "picker";
+  return streamSupported() && (task.bytes || 0) >= STREAM_MIN_BYTES ? "stream" : "blob";
+}
+
+async function saveToPicker(handle, task) {
+  const writable = await handle.createWritable();
+  let written = 0;
+  try {
+    for await (const chunk of outputChunks(task, form.dataset.muxSrc)) {
+      await writable.write(chunk);
+      written += chunk.byteLength;
     }
+    await writable.close();
+  } catch (e) {
+    await writable.abort().catch(() => null);
+    throw e;
   }
+  return written;
+}
+
+async function saveBlob(task) {
+  const blob = await outputBlob(task, form.dataset.muxSrc);
   const url = URL.createObjectURL(blob);
-  const link = el("a", { href: url, download: name, hidden: true });
+  const link = el("a", { href: url, download: fileName(task), hidden: true });
   document.body.append(link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  return true;
+  return blob.size;
+}
+
+/** Saves through `method`, falling back to a Blob when the picker or the worker cannot be used; returns
+    [method used, bytes] or null when the user cancelled the picker. */
+async function saveVia(method, task) {
+  if (method === "picker") {
+    let handle = null;
+    try {
+      handle = await window.showSaveFilePicker({ suggestedName: fileName(task) });
+    } catch (e) {
+      if (e && e.name === "AbortError") return null;
+      /* not allowed here (e.g. no user activation left): a Blob instead */
+    }
+    if (handle) return ["picker", await saveToPicker(handle, task)];
+  } else if (method === "stream") {
+    try {
+      return ["stream", await streamToDownload(outputChunks(task, form.dataset.muxSrc), fileName(task), mimeType(task))];
+    } catch (e) {
+      if (!e || e.name !== "SaveWorkerUnavailable") throw e;
+    }
+  }
+  return ["blob", await saveBlob(task)];
 }
 
 async function save(task, item) {
   playerToast(t("bdl_saving"));
   try {
-    const blob = await assemble(task, form.dataset.muxSrc);
-    item.dataset.bytes = String(blob.size); // what was handed to the browser, for anyone checking the result
-    if (await writeFile(blob, fileName(task))) playerToast(t("bdl_saved"));
+    const saved = await saveVia(saveMethod(task), task);
+    if (!saved) return;
+    const [method, bytes] = saved;
+    item.dataset.bytes = String(bytes); // what was handed to the browser, and how, for anyone checking
+    item.dataset.saved = method;
+    task.savedVia = method;
+    persist(task);
+    render();
+    playerToast(t("bdl_saved"));
   } catch (e) {
     playerToast(String(e && e.message ? e.message : e));
   }
@@ -85,6 +134,7 @@ function detail(task) {
   const parts = [t(`bdl_status_${task.status}`)];
   if (total) parts.push(t("bdl_segments", { done: task.done.length, total }));
   parts.push(mb(task.bytes));
+  if (task.status === "done") parts.push(t(task.savedVia ? "bdl_saved_via" : "bdl_save_via", { method: t(`bdl_method_${task.savedVia || saveMethod(task)}`) }));
   if (task.status === "failed") parts.push(/^\d+$/.test(task.error) ? t("bdl_failed_segments", { n: task.error }) : task.error);
   return parts.join(" · ");
 }
@@ -93,6 +143,7 @@ function renderTask(task) {
   const total = task.indexes ? task.indexes.length : 0;
   const percent = total ? Math.round((task.done.length / total) * 100) : 0;
   const item = el("li", { class: "download-item", "data-status": task.status, "data-id": task.id });
+  if (task.status === "done") item.dataset.save = task.savedVia || saveMethod(task);
   const actions = el("span", { class: "download-actions" });
   if (task.status === "running" || task.status === "queued") actions.append(button(t("bdl_pause"), () => pause(task), { "data-act": "pause" }));
   if (task.status === "paused") actions.append(button(t("bdl_resume"), () => setStatus(task, "queued"), { "data-act": "resume" }));
@@ -114,6 +165,7 @@ function patch(item, task) {
   const total = task.indexes ? task.indexes.length : 0;
   const percent = total ? Math.round((task.done.length / total) * 100) : 0;
   item.querySelector(".muted").textContent = detail(task);
+  if (task.status === "done") item.dataset.save = task.savedVia || saveMethod(task);
   const bar = item.querySelector('[role="progressbar"]');
   bar.setAttribute("aria-valuenow", String(percent));
   bar.firstChild.style.width = `${percent}%`;
@@ -193,6 +245,14 @@ async function restore() {
   } catch (e) { /* private mode without IndexedDB: the list stays empty */ }
   render();
 }
+
+try { saveChoice.value = localStorage.getItem(SAVE_PREF) || "auto"; } catch (e) { /* private mode */ }
+if (!saveChoice.value) saveChoice.value = "auto";
+saveChoice.addEventListener("change", () => {
+  try { localStorage.setItem(SAVE_PREF, saveChoice.value); } catch (e) { /* private mode */ }
+  for (const task of tasks.values()) delete task.savedVia; // the row shows the new choice
+  render();
+});
 
 document.addEventListener("moontv:side", (ev) => { if (ev.detail.name === "downloads") render(); });
 restore();

@@ -1,9 +1,13 @@
 /* Danmaku renderer: one <canvas> over the video, drawn from the video clock (pauses, seeks and playback
-   rate come for free). Scrolling comments move at one speed in lanes, so a comment never catches the one
-   ahead of it (anti-overlap); top and bottom comments stay 4 s. Each comment is rendered once into a
-   small bitmap and then only copied, and nothing is drawn while the video is paused. */
+   rate come for free). The display area is one grid of lanes shared by every mode: scrolling comments move
+   at one speed, so a comment never catches the one ahead of it in its lane; top comments take free lanes
+   from the top, bottom comments from the bottom of the area, for 4 s. A lane holds either scrolling or
+   fixed comments at any moment, never both, so no two comments overlap (anti-overlap across modes). Each
+   comment is rendered once into a small bitmap and then only copied; nothing is drawn while paused. */
 const FIXED_SECONDS = 4;
 const GAP = 24;
+const TOP_MARGIN = 4;
+const BOTTOM_MARGIN = 40; // the player's control bar
 
 export class DanmakuCanvas {
   constructor(canvas, video) {
@@ -13,7 +17,7 @@ export class DanmakuCanvas {
     this.comments = [];
     this.next = 0;
     this.active = [];
-    this.lanes = { scroll: [], top: [], bottom: [] };
+    this.lanes = [];
     this.settings = { opacity: 0.9, fontSize: 24, speed: 8, area: 0.5, density: 80, filter: [] };
     this.running = false;
     this.frame = 0;
@@ -62,7 +66,7 @@ export class DanmakuCanvas {
     }
     this.next = lo;
     this.active = [];
-    this.lanes = { scroll: [], top: [], bottom: [] };
+    this.lanes = [];
     this.draw(now);
   }
 
@@ -112,28 +116,83 @@ export class DanmakuCanvas {
     return { canvas, width, height };
   }
 
+  /** Lanes of the display area: its share of the height, above the control bar. */
+  laneCount(lineHeight) {
+    const usable = Math.min(this.height * this.settings.area, this.height - BOTTOM_MARGIN) - TOP_MARGIN;
+    return Math.max(1, Math.floor(usable / lineHeight));
+  }
+
+  /** Left edge of a scrolling comment at `now`. */
+  scrollX(item, now) {
+    return this.width - (now - item.start) * item.speed;
+  }
+
+  laneState(lane) {
+    return this.lanes[lane] || (this.lanes[lane] = { scroll: null, fixed: null, heldBy: "", heldUntil: 0 });
+  }
+
+  /** Whether `lane` can take a comment of `kind` whose head is at `head` (scrolling) at `now`. */
+  laneFree(lane, kind, head, now) {
+    const state = this.laneState(lane);
+    if (state.fixed && now - state.fixed.start < FIXED_SECONDS) return false;
+    const held = now < state.heldUntil;
+    if (held && state.heldBy !== kind) return false;
+    const last = state.scroll;
+    if (!last) return true;
+    const tail = this.scrollX(last, now) + last.width;
+    return kind === "scroll" ? tail + GAP <= head : tail < 0;
+  }
+
+  /** Fixed comments hold up to a quarter of the lanes per kind (for 8 s after the last one), and scrolling
+      comments keep out of held lanes, so a busy stream of scrolling comments cannot starve the top and
+      bottom ones. A placed comment holds its lane; one that found no room holds the open lane whose
+      scrolling comment leaves first, for the next comments of its kind. */
+  hold(kind, placed, order, now) {
+    const open = order.filter((i) => !(now < this.laneState(i).heldUntil));
+    const lane = placed !== undefined ? placed : open.reduce((a, b) => (this.leaves(a, now) <= this.leaves(b, now) ? a : b), open[0]);
+    if (lane === undefined) return;
+    const state = this.laneState(lane);
+    const mine = state.heldBy === kind && now < state.heldUntil;
+    const held = this.lanes.filter((s) => s && s.heldBy === kind && now < s.heldUntil).length;
+    if (!mine && held >= Math.floor(order.length / 4)) return;
+    state.heldBy = kind;
+    state.heldUntil = now + 2 * FIXED_SECONDS;
+  }
+
   place(comment, now) {
     const [time, mode, color, text] = comment;
     if (this.active.length >= this.settings.density || this.blocked(text)) return;
     const lineHeight = Math.ceil(this.settings.fontSize * 1.3);
-    const laneCount = Math.max(1, Math.floor((this.height * this.settings.area) / lineHeight));
+    const count = this.laneCount(lineHeight);
     const speed = this.width / this.settings.speed;
     const kind = mode === 5 ? "top" : mode === 4 ? "bottom" : "scroll";
-    const lanes = this.lanes[kind];
-    let lane = -1;
-    for (let i = 0; i < laneCount; i += 1) {
-      const last = lanes[i];
-      if (!last) { lane = i; break; }
-      if (kind === "scroll") {
-        const tail = this.width - (now - last.start) * speed + last.width;
-        if (tail + GAP <= this.width) { lane = i; break; }
-      } else if (now - last.start >= FIXED_SECONDS) { lane = i; break; }
-    }
-    if (lane < 0) return; // no room: dropped rather than drawn over another comment
-    const item = { ...this.bitmap(text, color), start: Math.max(time, now - 0.25), kind, lane, lineHeight, speed };
-    lanes[lane] = item;
+    const start = Math.max(time, now - 0.25); // a little late after a hitch: enter already moving
+    const head = this.width - (now - start) * speed;
+    const order = Array.from({ length: count }, (_, i) => (kind === "bottom" ? count - 1 - i : i));
+    const lane = order.find((i) => this.laneFree(i, kind, head, now));
+    if (kind !== "scroll") this.hold(kind, lane, order, now);
+    if (lane === undefined) return; // no room: dropped rather than drawn over another comment
+    const item = { ...this.bitmap(text, color), start: kind === "scroll" ? start : now, kind, lane, lineHeight, speed };
+    this.laneState(lane)[kind === "scroll" ? "scroll" : "fixed"] = item;
     this.active.push(item);
     this.shown += 1;
+  }
+
+  /** When the lane's last scrolling comment has gone off the left edge. */
+  leaves(lane, now) {
+    const last = this.laneState(lane).scroll;
+    return last ? now + Math.max(0, this.scrollX(last, now) + last.width) / last.speed : now;
+  }
+
+  /** Where an item is drawn at `now`, or null once it has gone. */
+  box(item, now) {
+    const y = item.lane * item.lineHeight + TOP_MARGIN;
+    if (item.kind === "scroll") {
+      const x = this.scrollX(item, now);
+      return x + item.width < 0 ? null : { x, y, width: item.width, height: item.height };
+    }
+    if (now - item.start >= FIXED_SECONDS) return null;
+    return { x: (this.width - item.width) / 2, y, width: item.width, height: item.height };
   }
 
   draw(now) {
@@ -145,19 +204,9 @@ export class DanmakuCanvas {
     }
     const keep = [];
     for (const item of this.active) {
-      const age = now - item.start;
-      let x;
-      let y;
-      if (item.kind === "scroll") {
-        x = this.width - age * item.speed;
-        if (x + item.width < 0) continue;
-        y = item.lane * item.lineHeight + 4;
-      } else {
-        if (age >= FIXED_SECONDS) continue;
-        x = (this.width - item.width) / 2;
-        y = item.kind === "top" ? item.lane * item.lineHeight + 4 : this.height - (item.lane + 1) * item.lineHeight - 40;
-      }
-      this.ctx.drawImage(item.canvas, x, y, item.width, item.height);
+      const box = this.box(item, now);
+      if (!box) continue;
+      this.ctx.drawImage(item.canvas, box.x, box.y, box.width, box.height);
       keep.push(item);
     }
     this.active = keep;

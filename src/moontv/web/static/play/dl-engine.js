@@ -1,6 +1,6 @@
 /* In-browser download engine: reads an HLS media playlist (through our ad-removing proxy), fetches the chosen
    segments with bounded concurrency and per-segment retries, decrypts AES-128 with WebCrypto, keeps every
-   segment in IndexedDB (so pause, resume and a reload lose nothing), and assembles MPEG-TS or MP4. */
+   segment in IndexedDB (so pause, resume and a reload lose nothing). dl-output.js builds the file. */
 
 const DB_NAME = "moontv-downloads";
 const RETRIES = 3;
@@ -43,7 +43,7 @@ export const taskStore = {
 };
 const segKey = (task, index) => `${task.id}:${String(index).padStart(6, "0")}`;
 const putSegment = (task, index, bytes) => run("segments", "readwrite", (s) => s.put(bytes, segKey(task, index)));
-const getSegment = (task, index) => run("segments", "readonly", (s) => s.get(segKey(task, index)));
+export const readSegment = (task, index) => run("segments", "readonly", (s) => s.get(segKey(task, index)));
 
 function attributes(text) {
   const out = {};
@@ -217,44 +217,4 @@ export class TaskRunner {
     }
     this.onChange(task);
   }
-}
-
-let muxLoading = null;
-function loadMux(src) {
-  if (window.muxjs) return Promise.resolve(window.muxjs);
-  if (!muxLoading) {
-    muxLoading = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = src;
-      script.onload = () => (window.muxjs ? resolve(window.muxjs) : reject(new Error("mux.js missing")));
-      script.onerror = () => { muxLoading = null; reject(new Error("mux.js failed to load")); };
-      document.head.append(script);
-    });
-  }
-  return muxLoading;
-}
-
-async function transmux(parts, muxSrc) {
-  const muxjs = await loadMux(muxSrc);
-  const transmuxer = new muxjs.mp4.Transmuxer({ remux: true, keepOriginalTimestamps: true });
-  const out = [];
-  transmuxer.on("data", (segment) => {
-    if (!out.length) out.push(new Uint8Array(segment.initSegment));
-    out.push(new Uint8Array(segment.data));
-  });
-  for (const part of parts) transmuxer.push(new Uint8Array(part));
-  transmuxer.flush();
-  if (!out.length) throw new Error("nothing to transmux");
-  return new Blob(out, { type: "video/mp4" });
-}
-
-/** The finished file: the task's segments in order, as MPEG-TS or transmuxed to MP4. */
-export async function assemble(task, muxSrc) {
-  const parts = [];
-  for (const index of task.indexes) {
-    const part = await getSegment(task, index);
-    if (!part) throw new Error(`segment ${index + 1} is missing`);
-    parts.push(part);
-  }
-  return task.format === "mp4" ? transmux(parts, muxSrc) : new Blob(parts, { type: "video/mp2t" });
 }
