@@ -97,7 +97,8 @@ def storage_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def live_app(tmp_path: Path, storage_kind: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """A factory: start the real app over HTTP on the parametrized storage backend."""
+    """A factory: start the real app over HTTP on the parametrized storage backend. For tests where the
+    socket matters (streams, SSE, HEAD, client contracts); JSON API tests use ``inprocess_app``."""
     from tests.support import LiveServer, settings_for, write_config
 
     servers: list[LiveServer] = []

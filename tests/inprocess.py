@@ -44,12 +44,20 @@ class InProcessApp:
 
             await self.state.config.update(mutate)
 
-    async def client(self, as_user: str | None = None) -> httpx.AsyncClient:
-        """A client of the app; signed in as ``as_user`` (a session token as the ``auth`` cookie)."""
+    async def client(self, as_user: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """A client of the app; signed in as ``as_user`` (a session token as the ``auth`` cookie).
+        Keyword arguments go to ``httpx.AsyncClient`` (``follow_redirects``, ``headers``...)."""
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://testserver", timeout=30
+            transport=httpx.ASGITransport(app=self.app), base_url="http://testserver", timeout=30, **kwargs
         )
         self._stack.push_async_callback(client.aclose)
         if as_user is not None:
             client.cookies.set("auth", await self.state.auth.issue(as_user))
+        return client
+
+    async def login(self, username: str = "admin", password: str = "test") -> httpx.AsyncClient:
+        """A client signed in through ``POST /api/login`` (the cookie the app itself sets)."""
+        client = await self.client()
+        response = await client.post("/api/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
         return client

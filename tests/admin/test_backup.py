@@ -86,19 +86,19 @@ def test_own_format_rejects_tampering_and_wrong_passphrase() -> None:
 # -- helpers ----------------------------------------------------------------------------------------------
 
 
-def seed(server, owner: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+async def seed(app, owner: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
     for name in ("alice", "bob"):
-        r = owner.post(
+        r = await owner.post(
             "/api/admin/user", json={"action": "add", "targetUsername": name, "targetPassword": f"{name}-pw"}
         )
         assert r.status_code == 200
-    owner.post("/api/admin/user", json={"action": "ban", "targetUsername": "bob"})
-    owner.post(
+    await owner.post("/api/admin/user", json={"action": "ban", "targetUsername": "bob"})
+    await owner.post(
         "/api/admin/source",
         json={"action": "add", "key": "mine", "name": "Mine", "api": "https://m.example/api"},
     )
-    owner.post("/api/admin/group", json={"action": "create", "name": "g", "sourceKeys": ["mine"]})
-    alice = server.login("alice", "alice-pw")
+    await owner.post("/api/admin/group", json={"action": "create", "name": "g", "sourceKeys": ["mine"]})
+    alice = await app.login("alice", "alice-pw")
     for i in range(3):
         record = {
             "title": f"剧{i}",
@@ -111,26 +111,28 @@ def seed(server, owner: httpx.Client) -> None:  # type: ignore[no-untyped-def]
             "year": "2024",
             "cover": "https://c/x.jpg",
         }
-        assert alice.post("/api/playrecords", json={"key": f"mine+{i}", "record": record}).status_code == 200
-    alice.post(
+        assert (
+            await alice.post("/api/playrecords", json={"key": f"mine+{i}", "record": record})
+        ).status_code == 200
+    await alice.post(
         "/api/favorites",
         json={"key": "mine+9", "favorite": {"title": "收藏", "source_name": "S", "total_episodes": 3}},
     )
     for word in ("一", "二", "三"):
-        alice.post("/api/searchhistory", json={"keyword": word})
-    alice.post(
+        await alice.post("/api/searchhistory", json={"keyword": word})
+    await alice.post(
         "/api/skipconfigs",
         json={"key": "mine+1", "config": {"enable": True, "intro_time": 85, "outro_time": -30}},
     )
-    alice.post("/api/user/online")
-    owner.post(
+    await alice.post("/api/user/online")
+    await owner.post(
         "/api/playrecords",
         json={"key": "mine+5", "record": {"title": "站长的", "source_name": "S", "index": 2}},
     )
 
 
-def everything(server) -> dict:  # type: ignore[no-untyped-def]
-    storage = server.state.storage
+async def everything(app) -> dict:  # type: ignore[no-untyped-def]
+    storage = app.state.storage
 
     async def collect() -> dict:
         config, _ = await storage.get_admin_config()
@@ -147,11 +149,11 @@ def everything(server) -> dict:  # type: ignore[no-untyped-def]
         out["online"] = await storage.get_last_online()
         return out
 
-    return server.call(collect())
+    return await collect()
 
 
-def import_file(client: httpx.Client, blob: bytes, password: str) -> httpx.Response:
-    return client.post(
+async def import_file(client: httpx.AsyncClient, blob: bytes, password: str) -> httpx.Response:
+    return await client.post(
         "/api/admin/data_migration/import", files={"file": ("backup.dat", blob)}, data={"password": password}
     )
 
@@ -159,12 +161,12 @@ def import_file(client: httpx.Client, blob: bytes, password: str) -> httpx.Respo
 # -- round trip ---------------------------------------------------------------------------------------------
 
 
-def test_export_import_round_trip_is_lossless(live_app) -> None:
-    server = live_app({"file1": "https://cms.example/api"}, refresh_interval=0)
-    owner = server.login()
-    seed(server, owner)
-    before = everything(server)
-    exported = owner.post("/api/admin/data_migration/export", json={"password": "备份口令"})
+async def test_export_import_round_trip_is_lossless(inprocess_app) -> None:
+    app = await inprocess_app({"file1": "https://cms.example/api"}, refresh_interval=0)
+    owner = await app.login()
+    await seed(app, owner)
+    before = await everything(app)
+    exported = await owner.post("/api/admin/data_migration/export", json={"password": "备份口令"})
     assert exported.status_code == 200
     assert exported.headers["content-type"] == "application/octet-stream"
     assert exported.headers["content-disposition"].startswith('attachment; filename="moontv-backup-')
@@ -172,38 +174,43 @@ def test_export_import_round_trip_is_lossless(live_app) -> None:
     assert blob.startswith(b"MTVB") and b"alice" not in blob  # encrypted
 
     # change everything, then restore
-    alice = server.login("alice", "alice-pw")
-    alice.delete("/api/playrecords")
-    owner.post("/api/admin/user", json={"action": "deleteUser", "targetUsername": "bob"})
-    owner.post("/api/admin/source", json={"action": "delete", "key": "mine"})
-    owner.post("/api/admin/user", json={"action": "add", "targetUsername": "intruder", "targetPassword": "x"})
+    alice = await app.login("alice", "alice-pw")
+    await alice.delete("/api/playrecords")
+    await owner.post("/api/admin/user", json={"action": "deleteUser", "targetUsername": "bob"})
+    await owner.post("/api/admin/source", json={"action": "delete", "key": "mine"})
+    await owner.post(
+        "/api/admin/user", json={"action": "add", "targetUsername": "intruder", "targetPassword": "x"}
+    )
 
-    result = import_file(owner, blob, "备份口令")
+    result = await import_file(owner, blob, "备份口令")
     assert result.status_code == 200, result.text
     body = result.json()
     assert body["message"] == "数据导入成功" and body["importedUsers"] == 3 and body["format"] == "moontv"
-    after = everything(server)
+    after = await everything(app)
     assert after["users"] == before["users"]
     assert after["online"] == before["online"]
     assert after["config"] == before["config"]
     assert "intruder" not in after["users"]
     # sessions from before the import are gone; the importing owner keeps working with the new cookie
-    assert alice.get("/api/playrecords").status_code == 401
-    assert owner.get("/api/admin/config").status_code == 200
-    assert server.login("alice", "alice-pw").get("/api/searchhistory").json() == ["三", "二", "一"]
-    with server.client() as c:
-        assert (
-            c.post("/api/login", json={"username": "bob", "password": "bob-pw"}).json()["error"]
-            == "用户被封禁"
-        )
+    assert (await alice.get("/api/playrecords")).status_code == 401
+    assert (await owner.get("/api/admin/config")).status_code == 200
+    assert (await (await app.login("alice", "alice-pw")).get("/api/searchhistory")).json() == [
+        "三",
+        "二",
+        "一",
+    ]
+    c = await app.client()
+    assert (await c.post("/api/login", json={"username": "bob", "password": "bob-pw"})).json()[
+        "error"
+    ] == "用户被封禁"
 
 
-def test_bad_files_change_nothing(live_app) -> None:
-    server = live_app({"file1": "https://cms.example/api"}, refresh_interval=0)
-    owner = server.login()
-    seed(server, owner)
-    good = owner.post("/api/admin/data_migration/export", json={"password": "pw"}).content
-    before = everything(server)
+async def test_bad_files_change_nothing(inprocess_app) -> None:
+    app = await inprocess_app({"file1": "https://cms.example/api"}, refresh_interval=0)
+    owner = await app.login()
+    await seed(app, owner)
+    good = (await owner.post("/api/admin/data_migration/export", json={"password": "pw"})).content
+    before = await everything(app)
 
     def lunatv(data: object, password: str = "pw", raw: bytes | None = None) -> bytes:
         inner = raw if raw is not None else zlib.compress(json.dumps(data).encode())
@@ -228,29 +235,30 @@ def test_bad_files_change_nothing(live_app) -> None:
         (lunatv({"data": {"adminConfig": {}, "userData": {}}}), "other", None),
     ]
     for blob, password, message in cases:
-        response = import_file(owner, blob, password)
+        response = await import_file(owner, blob, password)
         assert 400 <= response.status_code < 500, (response.status_code, response.text)
         if message:
             assert response.json()["error"].startswith(message), response.text
-    assert import_file(owner, good, "").json()["error"] == "请提供解密密码"
-    assert (
-        owner.post("/api/admin/data_migration/import", data={"password": "pw"}).json()["error"]
-        == "请选择备份文件"
+    assert (await import_file(owner, good, "")).json()["error"] == "请提供解密密码"
+    assert (await owner.post("/api/admin/data_migration/import", data={"password": "pw"})).json()[
+        "error"
+    ] == "请选择备份文件"
+    assert (await owner.post("/api/admin/data_migration/export", json={})).json()["error"] == "请提供加密密码"
+    assert await everything(app) == before
+    assert (await (await app.login("alice", "alice-pw")).get("/api/playrecords")).status_code == 200
+
+
+async def test_only_the_owner_exports_and_imports(inprocess_app) -> None:
+    app = await inprocess_app(None, refresh_interval=0)
+    owner = await app.login()
+    await owner.post(
+        "/api/admin/user", json={"action": "add", "targetUsername": "adm", "targetPassword": "pw"}
     )
-    assert owner.post("/api/admin/data_migration/export", json={}).json()["error"] == "请提供加密密码"
-    assert everything(server) == before
-    assert server.login("alice", "alice-pw").get("/api/playrecords").status_code == 200
-
-
-def test_only_the_owner_exports_and_imports(live_app) -> None:
-    server = live_app(None, refresh_interval=0)
-    owner = server.login()
-    owner.post("/api/admin/user", json={"action": "add", "targetUsername": "adm", "targetPassword": "pw"})
-    owner.post("/api/admin/user", json={"action": "setAdmin", "targetUsername": "adm"})
-    adm = server.login("adm", "pw")
-    refused = adm.post("/api/admin/data_migration/export", json={"password": "x"})
+    await owner.post("/api/admin/user", json={"action": "setAdmin", "targetUsername": "adm"})
+    adm = await app.login("adm", "pw")
+    refused = await adm.post("/api/admin/data_migration/export", json={"password": "x"})
     assert refused.status_code == 403 and refused.json()["error"] == "权限不足，只有站长可以导出数据"
-    assert import_file(adm, b"x", "x").status_code == 403
+    assert (await import_file(adm, b"x", "x")).status_code == 403
 
 
 # -- LunaTV / MoonTV migration file ---------------------------------------------------------------
@@ -369,12 +377,14 @@ def lunatv_file_with_openssl(data: dict, password: str) -> bytes:
 
 
 @needs_openssl
-def test_lunatv_backup_imports(live_app) -> None:
-    server = live_app(None, refresh_interval=0)
-    owner = server.login()
-    owner.post("/api/admin/user", json={"action": "add", "targetUsername": "leftover", "targetPassword": "x"})
+async def test_lunatv_backup_imports(inprocess_app) -> None:
+    app = await inprocess_app(None, refresh_interval=0)
+    owner = await app.login()
+    await owner.post(
+        "/api/admin/user", json={"action": "add", "targetUsername": "leftover", "targetPassword": "x"}
+    )
     blob = lunatv_file_with_openssl(LUNATV_DATA, "迁移密码")
-    response = import_file(owner, blob, "迁移密码")
+    response = await import_file(owner, blob, "迁移密码")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body == {
@@ -384,7 +394,7 @@ def test_lunatv_backup_imports(live_app) -> None:
         "serverVersion": "3.8.2",
         "format": "lunatv",
     }
-    config = owner.get("/api/admin/config").json()["Config"]
+    config = (await owner.get("/api/admin/config")).json()["Config"]
     roles = {u["username"]: (u["role"], bool(u.get("banned"))) for u in config["UserConfig"]["Users"]}
     assert roles == {
         "admin": ("owner", False),
@@ -396,32 +406,32 @@ def test_lunatv_backup_imports(live_app) -> None:
     assert config["SiteConfig"]["SiteName"] == "旧站"
     assert "leftover" not in roles
 
-    lily = server.login("lily", "lily-plain")
-    records = lily.get("/api/playrecords").json()
+    lily = await app.login("lily", "lily-plain")
+    records = (await lily.get("/api/playrecords")).json()
     assert records["lz+123"]["index"] == 3 and records["lz+123"]["play_time"] == 600
-    assert lily.get("/api/favorites").json()["lz+123"]["year"] == "2024"
-    assert lily.get("/api/searchhistory").json() == ["最新", "较早"]
-    assert lily.get("/api/skipconfigs").json()["lz+123"] == {
+    assert (await lily.get("/api/favorites")).json()["lz+123"]["year"] == "2024"
+    assert (await lily.get("/api/searchhistory")).json() == ["最新", "较早"]
+    assert (await lily.get("/api/skipconfigs")).json()["lz+123"] == {
         "enable": True,
         "intro_time": 90,
         "outro_time": -60,
     }
-    assert lily.get("/api/admin/config").status_code == 200  # admin role came along
-    stored = server.call(server.state.storage.get_password_hash("lily"))
+    assert (await lily.get("/api/admin/config")).status_code == 200  # admin role came along
+    stored = await app.state.storage.get_password_hash("lily")
     assert stored.startswith("$argon2")  # plain-text passwords are hashed on import
-    assert server.call(server.state.storage.get_password_hash("tom")) is None
-    assert server.call(server.state.storage.get_password_hash("admin")) is None  # owner keeps env login
-    with server.client() as c:
-        assert c.post("/api/login", json={"username": "admin", "password": "test"}).status_code == 200
-        assert (
-            c.post("/api/login", json={"username": "oldowner", "password": "owner-env-pw"}).status_code == 200
-        )
+    assert await app.state.storage.get_password_hash("tom") is None
+    assert await app.state.storage.get_password_hash("admin") is None  # owner keeps env login
+    c = await app.client()
+    assert (await c.post("/api/login", json={"username": "admin", "password": "test"})).status_code == 200
+    assert (
+        await c.post("/api/login", json={"username": "oldowner", "password": "owner-env-pw"})
+    ).status_code == 200
 
 
-def test_lunatv_single_line_cryptojs_output_imports(live_app) -> None:
-    server = live_app(None, refresh_interval=0)
-    owner = server.login()
+async def test_lunatv_single_line_cryptojs_output_imports(inprocess_app) -> None:
+    app = await inprocess_app(None, refresh_interval=0)
+    owner = await app.login()
     inner = base64.b64encode(zlib.compress(json.dumps(LUNATV_DATA).encode()))
     blob = cryptojs_encrypt(inner, "pw").encode()
-    assert import_file(owner, blob, "pw").status_code == 200
-    assert import_file(owner, blob, "wrong").json()["error"] == "解密失败，请检查密码是否正确"
+    assert (await import_file(owner, blob, "pw")).status_code == 200
+    assert (await import_file(owner, blob, "wrong")).json()["error"] == "解密失败，请检查密码是否正确"

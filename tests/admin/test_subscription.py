@@ -92,21 +92,23 @@ def test_due_rule() -> None:
     assert not is_due({**base, "subscriptionUrl": ""}, 10**10)
 
 
-def test_import_merge_and_overwrite(live_app, served: Served) -> None:
-    server = live_app({"file1": "https://f.example/api"}, allow_private_upstreams=ALLOW, refresh_interval=0)
-    owner = server.login()
-    owner.post(
+async def test_import_merge_and_overwrite(inprocess_app, served: Served) -> None:
+    app = await inprocess_app(
+        {"file1": "https://f.example/api"}, allow_private_upstreams=ALLOW, refresh_interval=0
+    )
+    owner = await app.login()
+    await owner.post(
         "/api/admin/source",
         json={"action": "add", "key": "mine", "name": "Mine", "api": "https://m.example/api"},
     )
     served.set(sites("s1", "mine"), base58=True)
-    r = owner.post(
+    r = await owner.post(
         "/api/admin/subscription",
         json={"action": "import", "subscriptionUrl": served.url, "importMode": "merge"},
     )
     assert r.status_code == 200, r.text
     assert r.json()["imported"] is True and r.json()["count"] == 2
-    cfg = owner.get("/api/admin/config").json()["Config"]
+    cfg = (await owner.get("/api/admin/config")).json()["Config"]
     by_key = {s["key"]: s for s in cfg["SourceConfig"]}
     assert list(by_key) == ["file1", "mine", "s1"]
     assert by_key["mine"]["name"] == "订阅mine" and by_key["mine"]["from"] == "config"
@@ -115,23 +117,23 @@ def test_import_merge_and_overwrite(live_app, served: Served) -> None:
     assert cfg["CustomCategories"] == []  # only api_site is imported
 
     served.set(sites("s2"))
-    r = owner.post(
+    r = await owner.post(
         "/api/admin/subscription",
         json={"action": "import", "subscriptionUrl": served.url, "importMode": "overwrite"},
     )
     assert r.status_code == 200
-    cfg = owner.get("/api/admin/config").json()["Config"]
+    cfg = (await owner.get("/api/admin/config")).json()["Config"]
     assert [s["key"] for s in cfg["SourceConfig"]] == ["s2"]
     assert list(json.loads(cfg["ConfigFile"])["api_site"]) == ["s2"]
-    again = owner.post("/api/admin/subscription", json={"action": "import"})  # the stored URL is used
+    again = await owner.post("/api/admin/subscription", json={"action": "import"})  # the stored URL is used
     assert again.status_code == 200 and again.json()["count"] == 1
     with pytest.raises(SubscriptionError, match="订阅地址未提供"):
         check_url(None)
 
 
-def test_update_settings_check_and_schedule(live_app, served: Served) -> None:
-    server = live_app(None, allow_private_upstreams=ALLOW, refresh_interval=0)
-    owner = server.login()
+async def test_update_settings_check_and_schedule(inprocess_app, served: Served) -> None:
+    app = await inprocess_app(None, allow_private_upstreams=ALLOW, refresh_interval=0)
+    owner = await app.login()
     served.set(sites("auto1"))
     bad = [
         {"importMode": "replace"},
@@ -141,48 +143,52 @@ def test_update_settings_check_and_schedule(live_app, served: Served) -> None:
         {"subscriptionUrl": "ftp://x"},
     ]
     for body in bad:
-        assert owner.post("/api/admin/subscription", json={"action": "update", **body}).status_code == 400, (
-            body
-        )
+        assert (
+            await owner.post("/api/admin/subscription", json={"action": "update", **body})
+        ).status_code == 400, body
     settings = {
         "subscriptionUrl": served.url,
         "autoUpdate": False,
         "updateInterval": 3600,
         "importMode": "merge",
     }
-    r = owner.post("/api/admin/subscription", json={"action": "update", **settings})
+    r = await owner.post("/api/admin/subscription", json={"action": "update", **settings})
     assert r.status_code == 200
-    got = owner.get("/api/admin/subscription").json()["subscriptionConfig"]
+    got = (await owner.get("/api/admin/subscription")).json()["subscriptionConfig"]
     assert got["subscriptionUrl"] == served.url and got["updateInterval"] == 3600
-    check = owner.post("/api/admin/subscription", json={"action": "check"}).json()
+    check = (await owner.post("/api/admin/subscription", json={"action": "check"})).json()
     assert check == {"success": True, "updated": False, "reason": "未满足自动更新条件"}
-    owner.post("/api/admin/subscription", json={"action": "update", "autoUpdate": True})
+    await owner.post("/api/admin/subscription", json={"action": "update", "autoUpdate": True})
     # the scheduled run imports it (it is due: never updated)
-    summary = owner.post("/api/cron?wait=1").json()["summary"]
+    summary = (await owner.post("/api/cron?wait=1")).json()["summary"]
     assert summary["subscription"] == "imported"
-    assert "auto1" in [s["key"] for s in owner.get("/api/admin/config").json()["Config"]["SourceConfig"]]
+    assert "auto1" in [
+        s["key"] for s in (await owner.get("/api/admin/config")).json()["Config"]["SourceConfig"]
+    ]
     hits = served.hits
-    assert owner.post("/api/cron?wait=1").json()["summary"]["subscription"] == "not_due"
+    assert (await owner.post("/api/cron?wait=1")).json()["summary"]["subscription"] == "not_due"
     assert served.hits == hits
     # a check is admin work: it only imports when due
-    assert owner.post("/api/admin/subscription", json={"action": "check"}).json()["updated"] is False
-    owner.post("/api/admin/user", json={"action": "add", "targetUsername": "u", "targetPassword": "pw"})
-    user = server.login("u", "pw")
-    assert user.post("/api/admin/subscription", json={"action": "check"}).status_code == 403
-    assert user.post("/api/admin/subscription", json={"action": "import"}).status_code == 403
+    assert (await owner.post("/api/admin/subscription", json={"action": "check"})).json()["updated"] is False
+    await owner.post("/api/admin/user", json={"action": "add", "targetUsername": "u", "targetPassword": "pw"})
+    user = await app.login("u", "pw")
+    assert (await user.post("/api/admin/subscription", json={"action": "check"})).status_code == 403
+    assert (await user.post("/api/admin/subscription", json={"action": "import"})).status_code == 403
 
 
-def test_subscription_fetch_goes_through_ssrf_guard(live_app, served: Served) -> None:
-    server = live_app(None, allow_private_upstreams="", refresh_interval=0)  # private addresses not allowed
-    owner = server.login()
+async def test_subscription_fetch_goes_through_ssrf_guard(inprocess_app, served: Served) -> None:
+    app = await inprocess_app(None, allow_private_upstreams="", refresh_interval=0)  # no private addresses
+    owner = await app.login()
     served.set(sites("x"))
-    r = owner.post("/api/admin/subscription", json={"action": "import", "subscriptionUrl": served.url})
+    r = await owner.post("/api/admin/subscription", json={"action": "import", "subscriptionUrl": served.url})
     assert r.status_code == 400 and r.json()["error"].startswith("订阅地址被拒绝")
     assert served.hits == 0
-    sub = owner.get("/api/admin/subscription").json()["subscriptionConfig"]
+    sub = (await owner.get("/api/admin/subscription")).json()["subscriptionConfig"]
     assert sub["lastError"].startswith("订阅地址被拒绝")
+
+
+async def test_subscription_that_is_not_json_is_refused(inprocess_app, served: Served) -> None:
     served.body = b"<html>not a config</html>"
-    server.stop()
-    allowed = live_app(None, allow_private_upstreams=ALLOW, refresh_interval=0).login()
-    r = allowed.post("/api/admin/subscription", json={"action": "import", "subscriptionUrl": served.url})
+    owner = await (await inprocess_app(None, allow_private_upstreams=ALLOW, refresh_interval=0)).login()
+    r = await owner.post("/api/admin/subscription", json={"action": "import", "subscriptionUrl": served.url})
     assert r.status_code == 400 and "JSON" in r.json()["error"]

@@ -17,13 +17,13 @@ from tests.fakes.fake_cms import FakeCms, make_item
 ALLOW = "127.0.0.1/32"
 
 
-def wait_job(client: httpx.Client, job_id: str) -> dict:
+async def wait_job(client: httpx.AsyncClient, job_id: str) -> dict:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        job = client.get(f"/api/admin/source/check/{job_id}").json()
+        job = (await client.get(f"/api/admin/source/check/{job_id}")).json()
         if job["status"] == "done":
             return job  # type: ignore[no-any-return]
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     raise AssertionError("validity check did not finish")
 
 
@@ -34,7 +34,7 @@ def _titles(stream: str) -> list[dict]:
     ]
 
 
-def test_validity_check_reports_each_source(live_app, fake_cms_factory, stream_host: str) -> None:  # type: ignore[no-untyped-def]
+async def test_validity_check_reports_each_source(inprocess_app, fake_cms_factory, stream_host: str) -> None:  # type: ignore[no-untyped-def]
     good = fake_cms_factory(_titles(f"{stream_host}/hls/index.m3u8"))
     nested = fake_cms_factory(_titles(f"{stream_host}/hls/master.m3u8"))
     broken = fake_cms_factory(fault="500")
@@ -52,11 +52,11 @@ def test_validity_check_reports_each_source(live_app, fake_cms_factory, stream_h
         "deadstream": f"{dead_stream.url}/api.php/provide/vod",
         "deadsegment": f"{dead_segment.url}/api.php/provide/vod",
     }
-    server = live_app(sites, allow_private_upstreams=ALLOW, refresh_interval=0)
-    owner = server.login()
-    started = owner.post("/api/admin/source/check", json={"query": "星"})
+    app = await inprocess_app(sites, allow_private_upstreams=ALLOW, refresh_interval=0)
+    owner = await app.login()
+    started = await owner.post("/api/admin/source/check", json={"query": "星"})
     assert started.status_code == 202
-    job = wait_job(owner, started.json()["id"])
+    job = await wait_job(owner, started.json()["id"])
     assert job["total"] == len(sites) and job["done"] == len(sites)
     results = {r["key"]: r for r in job["results"]}
     assert [r["key"] for r in job["results"]] == list(sites)  # source order kept
@@ -87,15 +87,15 @@ def test_validity_check_reports_each_source(live_app, fake_cms_factory, stream_h
     assert "404" in results["deadstream"]["message"]
     assert results["deadsegment"]["status"] == "failed" and results["deadsegment"]["code"] == "segment_dead"
     # a subset, a bad query, an unknown job
-    subset = owner.post("/api/admin/source/check", json={"keys": ["good"]}).json()
-    assert wait_job(owner, subset["id"])["total"] == 1
-    assert owner.post("/api/admin/source/check", json={"query": "x" * 60}).status_code == 400
-    assert owner.post("/api/admin/source/check", json={"keys": ["ghost"]}).status_code == 400
-    assert owner.get("/api/admin/source/check/nope").status_code == 404
+    subset = (await owner.post("/api/admin/source/check", json={"keys": ["good"]})).json()
+    assert (await wait_job(owner, subset["id"]))["total"] == 1
+    assert (await owner.post("/api/admin/source/check", json={"query": "x" * 60})).status_code == 400
+    assert (await owner.post("/api/admin/source/check", json={"keys": ["ghost"]})).status_code == 400
+    assert (await owner.get("/api/admin/source/check/nope")).status_code == 404
 
 
-def test_validity_default_keyword_is_a_title_of_the_source(
-    live_app, fake_cms_factory, stream_host: str
+async def test_validity_default_keyword_is_a_title_of_the_source(
+    inprocess_app, fake_cms_factory, stream_host: str
 ) -> None:  # type: ignore[no-untyped-def]
     """Without a keyword each source is searched for a title of its own latest list, so a healthy source
     whose catalogue shares no word with the others is still reported healthy."""
@@ -109,9 +109,9 @@ def test_validity_default_keyword_is_a_title_of_the_source(
         "other": f"{other.url}/api.php/provide/vod",
         "empty": f"{empty.url}/api.php/provide/vod",
     }
-    server = live_app(sites, allow_private_upstreams=ALLOW, refresh_interval=0)
-    owner = server.login()
-    job = wait_job(owner, owner.post("/api/admin/source/check", json={}).json()["id"])
+    app = await inprocess_app(sites, allow_private_upstreams=ALLOW, refresh_interval=0)
+    owner = await app.login()
+    job = await wait_job(owner, (await owner.post("/api/admin/source/check", json={})).json()["id"])
     results = {r["key"]: r for r in job["results"]}
     assert results["first"]["status"] == "ok" and results["first"]["keyword"] in {"星际迷航", "深海回声"}
     assert results["other"]["status"] == "ok" and results["other"]["keyword"] == "Night Train"
@@ -120,74 +120,72 @@ def test_validity_default_keyword_is_a_title_of_the_source(
     assert searches, other.requests
 
 
-def test_validity_check_goes_through_ssrf_guard(live_app, fake_cms: FakeCms) -> None:
-    server = live_app(
+async def test_validity_check_goes_through_ssrf_guard(inprocess_app, fake_cms: FakeCms) -> None:
+    app = await inprocess_app(
         {"local": f"{fake_cms.url}/api.php/provide/vod"}, allow_private_upstreams="", refresh_interval=0
     )
-    owner = server.login()
-    job = wait_job(owner, owner.post("/api/admin/source/check", json={}).json()["id"])
+    owner = await app.login()
+    job = await wait_job(owner, (await owner.post("/api/admin/source/check", json={})).json()["id"])
     (result,) = job["results"]
     assert result["status"] == "failed" and result["message"].startswith("地址被拒绝")
     assert fake_cms.requests == []
 
 
-def test_refresh_updates_episode_counts_and_keeps_progress(live_app, fake_cms_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_refresh_updates_episode_counts_and_keeps_progress(inprocess_app, fake_cms_factory) -> None:  # type: ignore[no-untyped-def]
     fake = fake_cms_factory([make_item(4, "长夜行歌", episodes=3, type_name="国产剧")])
-    server = live_app({"cms": f"{fake.url}/api.php/provide/vod"}, refresh_interval=0)
-    owner = server.login()
+    app = await inprocess_app({"cms": f"{fake.url}/api.php/provide/vod"}, refresh_interval=0)
+    owner = await app.login()
     record = {"title": "长夜行歌", "source_name": "源cms", "index": 2, "total_episodes": 1, "play_time": 321,
               "total_time": 2400, "save_time": 1700000000000}  # fmt: skip
-    owner.post("/api/playrecords", json={"key": "cms+4", "record": record})
-    owner.post(
+    await owner.post("/api/playrecords", json={"key": "cms+4", "record": record})
+    await owner.post(
         "/api/favorites",
         json={"key": "cms+4", "favorite": {"title": "长夜行歌", "source_name": "源cms", "total_episodes": 1}},
     )
-    owner.post("/api/playrecords", json={"key": "gone+1", "record": {**record, "title": "别的"}})
-    response = owner.post("/api/cron?wait=1")
+    await owner.post("/api/playrecords", json={"key": "gone+1", "record": {**record, "title": "别的"}})
+    response = await owner.post("/api/cron?wait=1")
     assert response.status_code == 200
     summary = response.json()["summary"]
     assert summary["status"] == "ok" and summary["updated"] == 2 and summary["skipped"] == 1
     assert summary["checked"] == 1  # one lookup shared by the record and the favorite
-    stored = owner.get("/api/playrecords").json()["cms+4"]
+    stored = (await owner.get("/api/playrecords")).json()["cms+4"]
     assert stored["total_episodes"] == 3 and stored["play_time"] == 321 and stored["index"] == 2
     assert stored["save_time"] == 1700000000000
-    assert owner.get("/api/favorites").json()["cms+4"]["total_episodes"] == 3
+    assert (await owner.get("/api/favorites")).json()["cms+4"]["total_episodes"] == 3
 
     fake.set_items([make_item(4, "长夜行歌", episodes=5, type_name="国产剧")])
-    server.state.search_cache.clear()
-    assert owner.post("/api/cron?wait=1").json()["summary"]["updated"] == 2
-    assert owner.get("/api/playrecords").json()["cms+4"]["total_episodes"] == 5
+    app.state.search_cache.clear()
+    assert (await owner.post("/api/cron?wait=1")).json()["summary"]["updated"] == 2
+    assert (await owner.get("/api/playrecords")).json()["cms+4"]["total_episodes"] == 5
     fake.fault = "500"
-    failed = owner.post("/api/cron?wait=1").json()["summary"]
+    failed = (await owner.post("/api/cron?wait=1")).json()["summary"]
     assert failed["status"] == "partial" and failed["failed"] >= 1
-    metrics = owner.get("/metrics").text
+    metrics = (await owner.get("/metrics")).text
     assert "moontv_refresh_last_run_timestamp_seconds" in metrics
     assert 'moontv_refresh_runs_total{status="ok"} 2.0' in metrics
     assert "moontv_refresh_last_run_status 2.0" in metrics
-    status = owner.get("/api/cron/status").json()
+    status = (await owner.get("/api/cron/status")).json()
     assert status["running"] is False and status["last"]["status"] == "partial"
 
 
-def test_cron_access(live_app) -> None:
-    server = live_app(None, cron_token="s3cret-cron-token", refresh_interval=0)
-    with server.client() as anonymous:
-        assert anonymous.post("/api/cron").status_code == 401
-        assert anonymous.post("/api/cron", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert (
-            anonymous.post("/api/cron", headers={"Authorization": "Basic s3cret-cron-token"}).status_code
-            == 401
-        )
-        ok = anonymous.post("/api/cron", headers={"Authorization": "Bearer s3cret-cron-token"})
-        assert ok.status_code == 200 and ok.json()["success"] is True
-        # a run changes stored data: never on GET
-        assert (
-            anonymous.get("/api/cron", headers={"Authorization": "Bearer s3cret-cron-token"}).status_code
-            == 405
-        )
-    owner = server.login()
-    owner.post("/api/admin/user", json={"action": "add", "targetUsername": "u", "targetPassword": "pw"})
-    assert server.login("u", "pw").post("/api/cron").status_code == 403
-    assert owner.get("/api/cron/status").status_code == 200
+async def test_cron_access(inprocess_app) -> None:
+    app = await inprocess_app(None, cron_token="s3cret-cron-token", refresh_interval=0)
+    anonymous = await app.client()
+    assert (await anonymous.post("/api/cron")).status_code == 401
+    assert (await anonymous.post("/api/cron", headers={"Authorization": "Bearer wrong"})).status_code == 401
+    assert (
+        await anonymous.post("/api/cron", headers={"Authorization": "Basic s3cret-cron-token"})
+    ).status_code == 401
+    ok = await anonymous.post("/api/cron", headers={"Authorization": "Bearer s3cret-cron-token"})
+    assert ok.status_code == 200 and ok.json()["success"] is True
+    # a run changes stored data: never on GET
+    assert (
+        await anonymous.get("/api/cron", headers={"Authorization": "Bearer s3cret-cron-token"})
+    ).status_code == 405
+    owner = await app.login()
+    await owner.post("/api/admin/user", json={"action": "add", "targetUsername": "u", "targetPassword": "pw"})
+    assert (await (await app.login("u", "pw")).post("/api/cron")).status_code == 403
+    assert (await owner.get("/api/cron/status")).status_code == 200
 
 
 # -- the scheduler itself, with stand-ins ----------------------------------------------------------------

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.fakes.fake_cms import make_item
+from tests.inprocess import InProcessApp
 from tests.streams.upstream import Upstream
 from tests.support import LiveServer, write_config
 
@@ -123,16 +124,16 @@ def test_queue_follow_and_fetch_with_range(
         ({"source": "dl", "id": "404"}, 404),
     ],
 )
-def test_bad_requests_are_refused_clearly(
-    live_app: Callable[..., LiveServer],
+async def test_bad_requests_are_refused_clearly(
+    inprocess_app: Callable[..., Awaitable[InProcessApp]],
     fake_cms_factory: Any,
     cdn: Upstream,
     body: dict[str, Any],
     status: int,
 ) -> None:
     cms = fake_cms_factory(items(cdn))
-    client = live_app({"dl": cms.base_url}, allow_private_upstreams="127.0.0.1/32").login()
-    answer = client.post("/api/downloads", json=body)
+    app = await inprocess_app({"dl": cms.base_url}, allow_private_upstreams="127.0.0.1/32")
+    answer = await (await app.client(as_user="admin")).post("/api/downloads", json=body)
     assert answer.status_code == status and answer.json()["error"]
 
 

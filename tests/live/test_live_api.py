@@ -55,13 +55,23 @@ def iptv() -> Upstream:
         yield server
 
 
-def _start(live_app, tmp_path: Path, iptv: Upstream, **lives):
+def _write_lives(tmp_path: Path, iptv: Upstream, **lives: dict[str, str]) -> None:
     lives = lives or {
         "iptv": {"name": "测试直播", "url": f"{iptv.url}/list.m3u", "ua": "MoonTV-Test/1.0"},
         "txt": {"name": "TXT", "url": f"{iptv.url}/list.txt"},
     }
     (tmp_path / "config.json").write_text(json.dumps({"api_site": {}, "lives": lives}), encoding="utf-8")
+
+
+def _start(live_app, tmp_path: Path, iptv: Upstream, **lives):  # type: ignore[no-untyped-def]
+    """The app over real HTTP (for the client contracts and the stream relay)."""
+    _write_lives(tmp_path, iptv, **lives)
     return live_app(allow_private_upstreams="127.0.0.1")
+
+
+async def _start_in_process(inprocess_app, tmp_path: Path, iptv: Upstream, **lives):  # type: ignore[no-untyped-def]
+    _write_lives(tmp_path, iptv, **lives)
+    return await inprocess_app(allow_private_upstreams="127.0.0.1")
 
 
 # Selene's models (lib/models/live_source.dart, epg_program.dart; the channel fields its
@@ -134,60 +144,59 @@ def test_selene_live_tab_contract(live_app, tmp_path: Path, iptv: Upstream) -> N
     assert agents["/list.m3u"] == "MoonTV-Test/1.0" and agents["/guide.xml.gz"] == "MoonTV-Test/1.0"
 
 
-def test_txt_source_and_missing_things(live_app, tmp_path: Path, iptv: Upstream) -> None:
-    app = _start(live_app, tmp_path, iptv)
-    client = app.login()
-    channels = client.get("/api/live/channels", params={"source": "txt"}).json()["data"]
+async def test_txt_source_and_missing_things(inprocess_app, tmp_path: Path, iptv: Upstream) -> None:
+    app = await _start_in_process(inprocess_app, tmp_path, iptv)
+    client = await app.login()
+    channels = (await client.get("/api/live/channels", params={"source": "txt"})).json()["data"]
     assert [(c["group"], c["name"]) for c in channels] == [("央视", "CCTV1")]
-    assert client.get("/api/live/channels", params={"source": "nope"}).status_code == 404
-    assert client.get("/api/live/channels").status_code == 400
-    assert client.get("/api/live/epg", params={"source": "iptv", "tvgId": "zzz"}).status_code == 404
-    epg = client.get("/api/live/epg", params={"source": "txt", "name": "CCTV1"}).json()["data"]
+    assert (await client.get("/api/live/channels", params={"source": "nope"})).status_code == 404
+    assert (await client.get("/api/live/channels")).status_code == 400
+    assert (await client.get("/api/live/epg", params={"source": "iptv", "tvgId": "zzz"})).status_code == 404
+    epg = (await client.get("/api/live/epg", params={"source": "txt", "name": "CCTV1"})).json()["data"]
     assert epg["programs"] == [] and epg["now"] is None  # a source without a guide
     assert (
-        client.get("/api/live/epg", params={"source": "iptv", "tvgId": "cctv1", "date": "x"}).status_code
-        == 400
-    )
-    anonymous = app.client()
-    assert anonymous.get("/api/live/sources").status_code == 401
+        await client.get("/api/live/epg", params={"source": "iptv", "tvgId": "cctv1", "date": "x"})
+    ).status_code == 400
+    anonymous = await app.client()
+    assert (await anonymous.get("/api/live/sources")).status_code == 401
 
 
-def test_admin_actions_refresh_and_health(live_app, tmp_path: Path, iptv: Upstream) -> None:
-    app = _start(live_app, tmp_path, iptv)
-    admin = app.login()
+async def test_admin_actions_refresh_and_health(inprocess_app, tmp_path: Path, iptv: Upstream) -> None:
+    app = await _start_in_process(inprocess_app, tmp_path, iptv)
+    admin = await app.login()
     add = {"action": "add", "key": "extra", "name": "额外", "url": f"{iptv.url}/list.txt"}
-    assert admin.post("/api/admin/live", json=add).status_code == 200
-    assert admin.post("/api/admin/live", json=add).status_code == 400  # duplicate key
+    assert (await admin.post("/api/admin/live", json=add)).status_code == 200
+    assert (await admin.post("/api/admin/live", json=add)).status_code == 400  # duplicate key
     bad = {"action": "add", "key": "x", "name": "x", "url": "ftp://x"}
-    assert admin.post("/api/admin/live", json=bad).status_code == 400
-    assert admin.post("/api/admin/live", json={"action": "delete", "key": "iptv"}).status_code == 400
+    assert (await admin.post("/api/admin/live", json=bad)).status_code == 400
+    assert (await admin.post("/api/admin/live", json={"action": "delete", "key": "iptv"})).status_code == 400
     assert (
-        admin.post("/api/admin/live", json={"action": "sort", "order": ["extra", "txt"]}).status_code == 200
-    )
-    assert admin.post("/api/admin/live", json={"action": "disable", "key": "txt"}).status_code == 200
-    keys = [s["key"] for s in admin.get("/api/live/sources").json()["data"]]
+        await admin.post("/api/admin/live", json={"action": "sort", "order": ["extra", "txt"]})
+    ).status_code == 200
+    assert (await admin.post("/api/admin/live", json={"action": "disable", "key": "txt"})).status_code == 200
+    keys = [s["key"] for s in (await admin.get("/api/live/sources")).json()["data"]]
     assert keys == ["extra", "iptv"]
 
-    report = admin.post("/api/admin/live/refresh", json={}).json()["results"]
+    report = (await admin.post("/api/admin/live/refresh", json={})).json()["results"]
     assert report["iptv"]["channels"] == 2 and report["iptv"]["dead"] == 1 and report["iptv"]["alive"] == 1
-    listed = {e["key"]: e for e in admin.get("/api/admin/live").json()["lives"]}
+    listed = {e["key"]: e for e in (await admin.get("/api/admin/live")).json()["lives"]}
     assert listed["iptv"]["channelNumber"] == 2 and listed["iptv"]["health"]["dead"] == 1
     # the dead alternative now sorts last
-    first = admin.get("/api/live/channels", params={"source": "iptv"}).json()["data"][0]
+    first = (await admin.get("/api/live/channels", params={"source": "iptv"})).json()["data"][0]
     assert first["urls"][0] == f"{iptv.url}/live/index.m3u8" and first["url"] == first["urls"][0]
-    health = admin.get("/api/admin/live/health", params={"source": "iptv"}).json()
+    health = (await admin.get("/api/admin/live/health", params={"source": "iptv"})).json()
     urls = health["channels"][0]["urls"]
     assert urls[0]["ok"] is True and isinstance(urls[0]["latencyMs"], int)
     assert urls[1]["ok"] is False and urls[1]["error"] == "HTTP 404"
 
-    assert admin.post("/api/admin/live", json={"action": "delete", "key": "extra"}).status_code == 200
-    assert "extra" not in [e["key"] for e in admin.get("/api/admin/live").json()["lives"]]
+    assert (await admin.post("/api/admin/live", json={"action": "delete", "key": "extra"})).status_code == 200
+    assert "extra" not in [e["key"] for e in (await admin.get("/api/admin/live")).json()["lives"]]
 
     # the scheduled refresh does the same for every enabled source
-    assert admin.post("/api/admin/live", json={"action": "enable", "key": "txt"}).status_code == 200
-    summary = app.call(app.state.scheduler.run_once("test"))
+    assert (await admin.post("/api/admin/live", json={"action": "enable", "key": "txt"})).status_code == 200
+    summary = await app.state.scheduler.run_once("test")
     assert summary.live == "2/2 ok"
-    listed = {e["key"]: e for e in admin.get("/api/admin/live").json()["lives"]}
+    listed = {e["key"]: e for e in (await admin.get("/api/admin/live")).json()["lives"]}
     assert listed["txt"]["channelNumber"] == 1 and listed["txt"]["health"] == {
         "checked": 1,
         "alive": 1,
@@ -195,36 +204,37 @@ def test_admin_actions_refresh_and_health(live_app, tmp_path: Path, iptv: Upstre
     }
 
 
-def test_user_allow_list_and_favorites(live_app, tmp_path: Path, iptv: Upstream) -> None:
-    app = _start(live_app, tmp_path, iptv)
-    admin = app.login()
+async def test_user_allow_list_and_favorites(inprocess_app, tmp_path: Path, iptv: Upstream) -> None:
+    app = await _start_in_process(inprocess_app, tmp_path, iptv)
+    admin = await app.login()
     assert (
-        admin.post(
+        await admin.post(
             "/api/admin/user", json={"action": "add", "targetUsername": "bob", "targetPassword": "pw123456"}
-        ).status_code
-        == 200
-    )
+        )
+    ).status_code == 200
 
     access = {"username": "bob", "keys": ["txt"]}
-    assert admin.post("/api/admin/live/access", json={**access, "keys": ["nope"]}).status_code == 400
-    assert admin.post("/api/admin/live/access", json={**access, "username": "zed"}).status_code == 404
-    assert admin.post("/api/admin/live/access", json=access).status_code == 200
-    bob = app.login("bob", "pw123456")
-    assert [s["key"] for s in bob.get("/api/live/sources").json()["data"]] == ["txt"]
-    assert bob.get("/api/live/channels", params={"source": "iptv"}).status_code == 404
-    channel = bob.get("/api/live/channels", params={"source": "txt"}).json()["data"][0]
+    assert (await admin.post("/api/admin/live/access", json={**access, "keys": ["nope"]})).status_code == 400
+    assert (await admin.post("/api/admin/live/access", json={**access, "username": "zed"})).status_code == 404
+    assert (await admin.post("/api/admin/live/access", json=access)).status_code == 200
+    bob = await app.login("bob", "pw123456")
+    assert [s["key"] for s in (await bob.get("/api/live/sources")).json()["data"]] == ["txt"]
+    assert (await bob.get("/api/live/channels", params={"source": "iptv"})).status_code == 404
+    channel = (await bob.get("/api/live/channels", params={"source": "txt"})).json()["data"][0]
     fav = {"source": "txt", "channelId": channel["id"], "name": channel["name"]}
-    assert bob.post("/api/live/favorites", json=fav).status_code == 200
-    assert bob.post("/api/live/favorites", json={**fav, "source": "iptv"}).status_code == 404
-    assert bob.post("/api/live/favorites", json={"source": 1}).status_code == 400
-    favs = bob.get("/api/live/favorites").json()["data"]
+    assert (await bob.post("/api/live/favorites", json=fav)).status_code == 200
+    assert (await bob.post("/api/live/favorites", json={**fav, "source": "iptv"})).status_code == 404
+    assert (await bob.post("/api/live/favorites", json={"source": 1})).status_code == 400
+    favs = (await bob.get("/api/live/favorites")).json()["data"]
     assert [(f["key"], f["name"]) for f in favs] == [(f"txt+{channel['id']}", "CCTV1")]
-    assert admin.get("/api/live/favorites").json()["data"] == []  # per user
-    assert bob.delete("/api/live/favorites", params={"key": favs[0]["key"]}).status_code == 200
-    assert bob.get("/api/live/favorites").json()["data"] == []
+    assert (await admin.get("/api/live/favorites")).json()["data"] == []  # per user
+    assert (await bob.delete("/api/live/favorites", params={"key": favs[0]["key"]})).status_code == 200
+    assert (await bob.get("/api/live/favorites")).json()["data"] == []
     # an empty list lifts the restriction
-    assert admin.post("/api/admin/live/access", json={"username": "bob", "keys": []}).status_code == 200
-    assert [s["key"] for s in bob.get("/api/live/sources").json()["data"]] == ["iptv", "txt"]
+    assert (
+        await admin.post("/api/admin/live/access", json={"username": "bob", "keys": []})
+    ).status_code == 200
+    assert [s["key"] for s in (await bob.get("/api/live/sources")).json()["data"]] == ["iptv", "txt"]
 
 
 def test_live_proxy_relays_only_the_sources_streams(live_app, tmp_path: Path, iptv: Upstream) -> None:
@@ -271,18 +281,18 @@ def test_tvbox_lives_are_token_gated(live_app, tmp_path: Path, iptv: Upstream) -
         assert tv.get(f"/api/tvbox/s/{'x' * 32}/live/iptv").status_code == 401
 
 
-def test_private_upstreams_are_refused_without_the_allow_list(
-    live_app, tmp_path: Path, iptv: Upstream
+async def test_private_upstreams_are_refused_without_the_allow_list(
+    inprocess_app, tmp_path: Path, iptv: Upstream
 ) -> None:
     lives = {"lan": {"name": "LAN", "url": f"{iptv.url}/list.m3u"}}
     (tmp_path / "config.json").write_text(json.dumps({"lives": lives}), encoding="utf-8")
-    app = live_app(allow_private_upstreams="")
-    client = app.login()
-    assert client.get("/api/live/channels", params={"source": "lan"}).status_code == 403
+    app = await inprocess_app(allow_private_upstreams="")
+    client = await app.login()
+    assert (await client.get("/api/live/channels", params={"source": "lan"})).status_code == 403
     assert iptv.requests == []
 
 
-def test_several_guides_and_a_broken_one(live_app, tmp_path: Path, iptv: Upstream) -> None:
+async def test_several_guides_and_a_broken_one(inprocess_app, tmp_path: Path, iptv: Upstream) -> None:
     iptv.canned["/multi.m3u"] = Canned(
         body=(
             f'#EXTM3U url-tvg="{iptv.url}/missing.xml, {iptv.url}/broken.xml,{iptv.url}/guide.xml.gz"\n'
@@ -290,10 +300,12 @@ def test_several_guides_and_a_broken_one(live_app, tmp_path: Path, iptv: Upstrea
         ).encode()
     )
     iptv.canned["/broken.xml"] = Canned(body=b"<tv><programme")
-    app = _start(live_app, tmp_path, iptv, multi={"name": "M", "url": f"{iptv.url}/multi.m3u"})
-    client = app.login()
-    channels = client.get("/api/live/channels", params={"source": "multi"}).json()
+    app = await _start_in_process(
+        inprocess_app, tmp_path, iptv, multi={"name": "M", "url": f"{iptv.url}/multi.m3u"}
+    )
+    client = await app.login()
+    channels = (await client.get("/api/live/channels", params={"source": "multi"})).json()
     assert channels["epgUrl"].count(",") == 2
-    epg = client.get("/api/live/epg", params={"source": "multi", "name": "CCTV-1 HD"}).json()["data"]
+    epg = (await client.get("/api/live/epg", params={"source": "multi", "name": "CCTV-1 HD"})).json()["data"]
     assert epg["epgUrl"] == f"{iptv.url}/guide.xml.gz"  # matched by name: no tvg-id in the playlist
     assert len(epg["programs"]) == 6 and epg["now"]["title"] == "CCTV1 节目 2"

@@ -1,4 +1,5 @@
-"""Aggregated search over real HTTP against fake Apple CMS sources (recorded behaviour)."""
+"""Aggregated search through the app (in process) against fake Apple CMS sources over real HTTP; the
+streamed answers (NDJSON, SSE) over a real server."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ def _ndjson(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_aggregated_search_across_sources(live_app, fake_cms_factory) -> None:
+async def test_aggregated_search_across_sources(inprocess_app, fake_cms_factory) -> None:
     fakes = [fake_cms_factory() for _ in range(3)]
-    server = live_app({f"s{i}": f.base_url for i, f in enumerate(fakes)})
-    client = server.login()
-    response = client.get("/api/search", params={"q": "流浪星球"})
+    app = await inprocess_app({f"s{i}": f.base_url for i, f in enumerate(fakes)})
+    client = await app.login()
+    response = await client.get("/api/search", params={"q": "流浪星球"})
     assert response.status_code == 200
     assert response.headers["cache-control"] == "private, max-age=7200"
     body = response.json()
@@ -48,7 +49,7 @@ def test_aggregated_search_across_sources(live_app, fake_cms_factory) -> None:
         assert [r["query"].get("wd") for r in fake.requests] == ["流浪星球"]
 
 
-def test_failing_sources_are_reported_and_never_delay_the_rest(live_app, fake_cms_factory) -> None:
+async def test_failing_sources_are_reported_and_never_delay_the_rest(inprocess_app, fake_cms_factory) -> None:
     good = fake_cms_factory()
     broken = {
         "e500": fake_cms_factory(fault="500"),
@@ -60,12 +61,12 @@ def test_failing_sources_are_reported_and_never_delay_the_rest(live_app, fake_cm
         "reset": fake_cms_factory(fault="reset"),
         "closed": fake_cms_factory(fault="closed"),
     }
-    server = live_app(
+    app = await inprocess_app(
         {"good": good.base_url, **{k: f.base_url for k, f in broken.items()}}, upstream_max_bytes=1024 * 1024
     )
-    client = server.login()
+    client = await app.login()
     start = time.monotonic()
-    body = client.get("/api/search", params={"q": "流浪星球", "timeout": "1"}).json()
+    body = (await client.get("/api/search", params={"q": "流浪星球", "timeout": "1"})).json()
     elapsed = time.monotonic() - start
     assert elapsed < 4, "a hanging source must not hold the search past its timeout"
     assert {r["source"] for r in body["results"]} == {"good"}
@@ -78,60 +79,60 @@ def test_failing_sources_are_reported_and_never_delay_the_rest(live_app, fake_cm
     assert {f["name"] for f in body["failedSources"]} == {f"源{k}" for k in broken}
 
 
-def test_no_results_and_adult_filter(live_app, fake_cms_factory) -> None:
+async def test_no_results_and_adult_filter(inprocess_app, fake_cms_factory) -> None:
     adult = fake_cms_factory([make_item(1, "测试片", type_name="伦理片")])
     mixed = fake_cms_factory([make_item(1, "测试片A", type_name="伦理片"), make_item(2, "测试片B")])
     nothing = fake_cms_factory()
-    server = live_app({"adult": adult.base_url, "mixed": mixed.base_url, "none": nothing.base_url})
-    client = server.login()
-    body = client.get("/api/search", params={"q": "测试片"}).json()
+    app = await inprocess_app({"adult": adult.base_url, "mixed": mixed.base_url, "none": nothing.base_url})
+    client = await app.login()
+    body = (await client.get("/api/search", params={"q": "测试片"})).json()
     assert [r["title"] for r in body["results"]] == ["测试片B"]
     assert {f["key"]: f["error"] for f in body["failedSources"]} == {
         "adult": "结果被过滤",
         "none": "无搜索结果",
     }
-    empty = client.get("/api/search", params={"q": "  "})
+    empty = await client.get("/api/search", params={"q": "  "})
     assert empty.json() == {"results": []} and "no-store" in empty.headers["cache-control"]
 
 
-def test_pagination_page_one_then_rest_up_to_max_page(live_app, fake_cms_factory) -> None:
+async def test_pagination_page_one_then_rest_up_to_max_page(inprocess_app, fake_cms_factory) -> None:
     items = [make_item(i, f"合集 {i}") for i in range(1, 131)]  # 7 pages of 20
     fake = fake_cms_factory(items)
-    server = live_app({"many": fake.base_url}, search_max_page=3)
-    client = server.login()
-    body = client.get("/api/search", params={"q": "合集"}).json()
+    app = await inprocess_app({"many": fake.base_url}, search_max_page=3)
+    client = await app.login()
+    body = (await client.get("/api/search", params={"q": "合集"})).json()
     assert len(body["results"]) == 60
     assert sorted(r["query"].get("pg", "1") for r in fake.requests) == ["1", "2", "3"]
     ids = [int(r["id"]) for r in body["results"]]
     assert ids == sorted(ids, reverse=True)  # pages in page order (newest first upstream)
 
 
-def test_result_cache_avoids_repeat_upstream_calls(live_app, fake_cms_factory) -> None:
+async def test_result_cache_avoids_repeat_upstream_calls(inprocess_app, fake_cms_factory) -> None:
     fake = fake_cms_factory()
-    server = live_app({"a": fake.base_url})
-    client = server.login()
-    first = client.get("/api/search", params={"q": "流浪星球"}).json()
-    second = client.get("/api/search", params={"q": "流浪星球"}).json()
+    app = await inprocess_app({"a": fake.base_url})
+    client = await app.login()
+    first = (await client.get("/api/search", params={"q": "流浪星球"})).json()
+    second = (await client.get("/api/search", params={"q": "流浪星球"})).json()
     assert first == second and len(fake.requests) == 1
-    client.get("/api/search", params={"q": "长夜行歌"})
+    await client.get("/api/search", params={"q": "长夜行歌"})
     assert len(fake.requests) == 2
-    metrics = client.get("/metrics").text
+    metrics = (await client.get("/metrics")).text
     assert 'moontv_cache_lookups_total{cache="search",result="hit"} 1.0' in metrics
 
 
-def test_circuit_breaker_skips_a_source_that_keeps_failing(live_app, fake_cms_factory) -> None:
+async def test_circuit_breaker_skips_a_source_that_keeps_failing(inprocess_app, fake_cms_factory) -> None:
     bad = fake_cms_factory(fault="500")
     good = fake_cms_factory()
-    server = live_app({"bad": bad.base_url, "good": good.base_url}, search_cache=False)
-    client = server.login()
+    app = await inprocess_app({"bad": bad.base_url, "good": good.base_url}, search_cache=False)
+    client = await app.login()
     for i in range(5):
-        client.get("/api/search", params={"q": f"流浪{i}"})
+        await client.get("/api/search", params={"q": f"流浪{i}"})
     assert len(bad.requests) == 5
-    body = client.get("/api/search", params={"q": "流浪星球"}).json()
+    body = (await client.get("/api/search", params={"q": "流浪星球"})).json()
     assert len(bad.requests) == 5, "an open circuit sends no request"
     assert body["failedSources"] == [{"name": "源bad", "key": "bad", "error": "源暂时不可用"}]
     assert len(body["results"]) == 2
-    assert 'moontv_source_circuit_state{source="bad"} 2.0' in client.get("/metrics").text
+    assert 'moontv_source_circuit_state{source="bad"} 2.0' in (await client.get("/metrics")).text
 
 
 def test_stream_ndjson_line_protocol(live_app, fake_cms_factory) -> None:
@@ -172,88 +173,93 @@ def test_sse_events(live_app, fake_cms_factory) -> None:
     assert client.get("/api/search/ws").status_code == 400
 
 
-def test_search_one_resources_and_detail(live_app, fake_cms_factory) -> None:
+async def test_search_one_resources_and_detail(inprocess_app, fake_cms_factory) -> None:
     fake = fake_cms_factory()
-    server = live_app({"a": fake.base_url, "b": fake.base_url})
-    client = server.login()
-    one = client.get("/api/search/one", params={"q": "流浪星球", "resourceId": "a"})
+    app = await inprocess_app({"a": fake.base_url, "b": fake.base_url})
+    client = await app.login()
+    one = await client.get("/api/search/one", params={"q": "流浪星球", "resourceId": "a"})
     assert one.status_code == 200 and [r["id"] for r in one.json()["results"]] == ["1"]
-    missing = client.get("/api/search/one", params={"q": "流浪星球"})
+    missing = await client.get("/api/search/one", params={"q": "流浪星球"})
     assert missing.status_code == 200 and missing.json() == {
         "result": None,
         "error": "缺少必要参数: q 或 resourceId",
     }
-    unknown = client.get("/api/search/one", params={"q": "x", "resourceId": "zzz"})
+    unknown = await client.get("/api/search/one", params={"q": "x", "resourceId": "zzz"})
     assert unknown.status_code == 404 and unknown.json()["error"] == "未找到指定的视频源: zzz"
-    none = client.get("/api/search/one", params={"q": "流浪", "resourceId": "a"})
+    none = await client.get("/api/search/one", params={"q": "流浪", "resourceId": "a"})
     assert none.status_code == 404 and none.json() == {"error": "未找到结果", "result": None}
 
-    resources = client.get("/api/search/resources").json()
+    resources = (await client.get("/api/search/resources")).json()
     assert [r["key"] for r in resources] == ["a", "b"] and set(resources[0]) == {
         "key",
         "name",
         "api",
         "detail",
     }
-    assert client.get("/api/config/sources").json() == resources
+    assert (await client.get("/api/config/sources")).json() == resources
 
-    detail = client.get("/api/detail", params={"source": "a", "id": "5"})
+    detail = await client.get("/api/detail", params={"source": "a", "id": "5"})
     assert detail.status_code == 200
     body = detail.json()
     assert body["id"] == "5" and body["title"] == "The Silent Sea 寂静之海" and len(body["episodes"]) == 8
-    assert client.get("/api/detail", params={"source": "a"}).json() == {"error": "缺少必要参数"}
-    assert client.get("/api/detail", params={"source": "a", "id": "1;drop"}).json() == {
+    assert (await client.get("/api/detail", params={"source": "a"})).json() == {"error": "缺少必要参数"}
+    assert (await client.get("/api/detail", params={"source": "a", "id": "1;drop"})).json() == {
         "error": "无效的视频ID格式"
     }
-    assert client.get("/api/detail", params={"source": "nope", "id": "1"}).json() == {
+    assert (await client.get("/api/detail", params={"source": "nope", "id": "1"})).json() == {
         "error": "无效的API来源"
     }
-    assert client.get("/api/detail", params={"source": "a", "id": "999"}).status_code == 404
+    assert (await client.get("/api/detail", params={"source": "a", "id": "999"})).status_code == 404
 
 
-def test_suggestions(live_app, fake_cms_factory) -> None:
+async def test_suggestions(inprocess_app, fake_cms_factory) -> None:
     fake = fake_cms_factory()
-    server = live_app({"a": fake.base_url})
-    client = server.login()
-    answer = client.get("/api/search/suggestions", params={"q": "流浪"})
+    app = await inprocess_app({"a": fake.base_url})
+    client = await app.login()
+    answer = await client.get("/api/search/suggestions", params={"q": "流浪"})
     assert answer.headers["content-type"].startswith("application/json")
     body = answer.json()
     assert [(s["text"], s["type"]) for s in body["suggestions"]] == [("流浪星球", "related")]
     assert isinstance(body["suggestions"][0]["score"], float)
+    assert (await client.get("/api/search/suggestions", params={"q": ""})).json() == {"suggestions": []}
+
+
+def test_suggestions_stream_as_ndjson(live_app, fake_cms_factory) -> None:
+    fake = fake_cms_factory()
+    client = live_app({"a": fake.base_url}).login()
     streamed = client.get("/api/search/suggestions", params={"q": "流浪", "stream": "1"})
     assert streamed.headers["content-type"].startswith("application/x-ndjson")
     assert [[s["text"] for s in line["suggestions"]] for line in _ndjson(streamed.text)] == [["流浪星球"]]
-    assert client.get("/api/search/suggestions", params={"q": ""}).json() == {"suggestions": []}
 
 
-def test_group_allow_list_limits_sources(live_app, fake_cms_factory) -> None:
+async def test_group_allow_list_limits_sources(inprocess_app, fake_cms_factory) -> None:
     fake = fake_cms_factory()
-    server = live_app({"a": fake.base_url, "b": fake.base_url}, enable_register=True)
-    with server.client() as user:
-        user.post("/api/register", json={"username": "kid", "password": "pw"})
+    app = await inprocess_app({"a": fake.base_url, "b": fake.base_url}, enable_register=True)
+    user = await app.client()
+    await user.post("/api/register", json={"username": "kid", "password": "pw"})
 
-        def assign(config: dict) -> None:
-            config["UserConfig"]["Groups"] = [{"name": "kids", "sourceKeys": ["b"]}]
-            for entry in config["UserConfig"]["Users"]:
-                if entry["username"] == "kid":
-                    entry["group"] = "kids"
+    def assign(config: dict) -> None:
+        config["UserConfig"]["Groups"] = [{"name": "kids", "sourceKeys": ["b"]}]
+        for entry in config["UserConfig"]["Users"]:
+            if entry["username"] == "kid":
+                entry["group"] = "kids"
 
-        server.call(server.state.config.update(assign))
-        assert [r["key"] for r in user.get("/api/search/resources").json()] == ["b"]
-        body = user.get("/api/search", params={"q": "流浪星球"}).json()
-        assert {r["source"] for r in body["results"]} == {"b"}
-        forced = user.get("/api/search", params={"q": "流浪星球", "sources": "a"}).json()
-        assert forced["results"] == []
-    owner = server.login()
-    assert [r["key"] for r in owner.get("/api/search/resources").json()] == ["a", "b"]
+    await app.state.config.update(assign)
+    assert [r["key"] for r in (await user.get("/api/search/resources")).json()] == ["b"]
+    body = (await user.get("/api/search", params={"q": "流浪星球"})).json()
+    assert {r["source"] for r in body["results"]} == {"b"}
+    forced = (await user.get("/api/search", params={"q": "流浪星球", "sources": "a"})).json()
+    assert forced["results"] == []
+    owner = await app.login()
+    assert [r["key"] for r in (await owner.get("/api/search/resources")).json()] == ["a", "b"]
 
 
-def test_metrics_exposition(live_app, fake_cms_factory) -> None:
+async def test_metrics_exposition(inprocess_app, fake_cms_factory) -> None:
     fake = fake_cms_factory()
-    server = live_app({"a": fake.base_url})
-    client = server.login()
-    client.get("/api/search", params={"q": "流浪星球"})
-    text = client.get("/metrics").text
+    app = await inprocess_app({"a": fake.base_url})
+    client = await app.login()
+    await client.get("/api/search", params={"q": "流浪星球"})
+    text = (await client.get("/metrics")).text
     for name in (
         "moontv_http_requests_total",
         "moontv_http_request_duration_seconds_bucket",

@@ -71,8 +71,23 @@ def csp_violations(page: Any) -> list[str]:
 def test_login_search_play_resume_favorite_skip_intro(ui_world: UiWorld, new_page: Any) -> None:
     w = ui_world
     page = new_page(DESKTOP)
+    sign_in_through_the_form(page, w)
+    search_from_the_top_bar(page, w)
+    source, vod_id = open_the_title(page)
+    key = f"{source}+{vod_id}"
+    record = play_episode_two_then_pause(page, w, key)
+    reload_resumes_near_the_saved_position(page, record)
+    favorite_toggles_and_the_server_agrees(page, w, key)
+    mark_the_intro_end_then_a_new_episode_skips_it(page, w, source, vod_id)
+    alt_left_goes_back_one_episode(page)
+    assert csp_violations(page) == []
 
-    # -- log in through the form (a protected page sends us there and back)
+
+# -- the steps of the desktop story ----------------------------------------------------------------------
+
+
+def sign_in_through_the_form(page: Any, w: UiWorld) -> None:
+    """A protected page sends us to the login form and back."""
     page.goto(f"{w.url}/search")
     assert page.url.startswith(f"{w.url}/login?redirect=")
     page.fill("#username", "admin")
@@ -84,7 +99,9 @@ def test_login_search_play_resume_favorite_skip_intro(ui_world: UiWorld, new_pag
     page.click("#login-submit")
     page.wait_for_url(f"{w.url}/search")
 
-    # -- search from the top bar; results stream in from several sources, the broken one is reported
+
+def search_from_the_top_bar(page: Any, w: UiWorld) -> None:
+    """Results stream in from several sources; the broken one is reported."""
     page.fill(".topsearch input", "星际迷航")
     page.press(".topsearch input", "Enter")
     page.wait_for_url(re.compile(r"/search\?q="))
@@ -109,19 +126,23 @@ def test_login_search_play_resume_favorite_skip_intro(ui_world: UiWorld, new_pag
     history = api_get(w, "/api/searchhistory")
     assert history[0] == "星际迷航"
 
-    # -- open the title; the play page resolves its sources through a streaming search
+
+def open_the_title(page: Any) -> tuple[str, str]:
+    """The play page resolves its sources through a streaming search; the title's (source, id)."""
     page.locator("#results-exact .card", has_text=TITLE).locator("a").click()
     page.wait_for_url(re.compile(r"/play\?"))
     wait_video(page, "v.currentTime > 0.5")
     query = parse_qs(urlparse(page.url).query)
     assert "prefer" not in query and query["title"] == [TITLE]
     source, vod_id = query["source"][0], query["id"][0]
-    key = f"{source}+{vod_id}"
     assert page.text_content("#play-title") == TITLE
     assert page.locator("#episode-grid button").count() == 4
     assert page.text_content("#source-count") == "2"
+    return source, vod_id
 
-    # -- episode 2 plays: time advances and frames are decoded
+
+def play_episode_two_then_pause(page: Any, w: UiWorld, key: str) -> dict[str, Any]:
+    """Time advances, frames are decoded, the rate changes; pausing saves the progress (returned)."""
     page.click("#episode-grid button[data-index='1']")
     assert page.get_attribute("#episode-grid button[data-index='1']", "aria-current") == "true"
     wait_video(page, "v.currentTime > 2 && !v.paused")
@@ -144,15 +165,18 @@ def test_login_search_play_resume_favorite_skip_intro(ui_world: UiWorld, new_pag
     assert record, api_get(w, "/api/playrecords")
     assert record["title"] == TITLE and record["total_episodes"] == 4
     assert record["total_time"] == 20 and abs(record["play_time"] - paused_at) <= 1.5
+    return record  # type: ignore[no-any-return]
 
-    # -- reload: the same episode resumes near the saved position
+
+def reload_resumes_near_the_saved_position(page: Any, record: dict[str, Any]) -> None:
     page.reload()
     wait_video(page, "v.readyState >= 2 && v.currentTime > 1")
     resumed = video_state(page)["ct"]
     assert record["play_time"] - 0.5 <= resumed <= record["play_time"] + 4, (resumed, record)
     assert page.get_attribute("#episode-grid button[data-index='1']", "aria-current") == "true"
 
-    # -- favorite toggles, and the server agrees
+
+def favorite_toggles_and_the_server_agrees(page: Any, w: UiWorld, key: str) -> None:
     page.click("#fav-button")
     assert page.get_attribute("#fav-button", "aria-pressed") == "true"
     assert poll(lambda: api_get(w, f"/api/favorites?key={quote(key)}"))["title"] == TITLE
@@ -160,7 +184,9 @@ def test_login_search_play_resume_favorite_skip_intro(ui_world: UiWorld, new_pag
     assert page.get_attribute("#fav-button", "aria-pressed") == "false"
     assert poll(lambda: api_get(w, f"/api/favorites?key={quote(key)}") is None)
 
-    # -- skip intro: mark the intro end at 8 s, then a new episode starts there
+
+def mark_the_intro_end_then_a_new_episode_skips_it(page: Any, w: UiWorld, source: str, vod_id: str) -> None:
+    """The intro ends at 8 s: the next episode jumps there."""
     control(page, "#btn-rate")
     control(page, "#rate-menu [data-rate='1']")
     page.evaluate("() => { const v = document.getElementById('player'); v.pause(); v.currentTime = 8; }")
@@ -182,14 +208,13 @@ def test_login_search_play_resume_favorite_skip_intro(ui_world: UiWorld, new_pag
     assert not [t for t in times if 2 <= t <= 7.5], times
     assert "已跳过片头" in (page.text_content("#player-toast") or "")
 
-    # -- keyboard: Alt+← goes back one episode
+
+def alt_left_goes_back_one_episode(page: Any) -> None:
     page.locator("#player-box").click(position={"x": 10, "y": 10})  # focus inside the page, toggles pause
     page.keyboard.press("Alt+ArrowLeft")
     page.wait_for_function(
         "() => document.querySelector(\"#episode-grid button[aria-current='true']\").dataset.index === '1'"
     )
-
-    assert csp_violations(page) == []
 
 
 def test_phone_layout_home_shelves_and_bottom_nav(ui_world: UiWorld, new_page: Any) -> None:

@@ -58,10 +58,10 @@ def spatial_browser(browser: Any) -> Iterator[Any]:
         spatial.close()
 
 
-def test_tv_remote_home_search_title_play_next_episode_fullscreen(
-    ui_world: UiWorld, spatial_browser: Any
-) -> None:
-    # a TV browser: big screen, no hover (touch emulation reports hover: none): the 10-foot mode is on
+@pytest.fixture
+def tv_page(spatial_browser: Any) -> Iterator[Any]:
+    """A TV browser: big screen, no hover (touch emulation reports hover: none), so the 10-foot mode is on;
+    any page error fails the test."""
     context = spatial_browser.new_context(viewport=TV, has_touch=True, service_workers="block")
     context.set_default_timeout(20_000)
     context.add_init_script("try { localStorage.setItem('moontv_muted', 'true'); } catch (e) {}")
@@ -69,98 +69,134 @@ def test_tv_remote_home_search_title_play_next_episode_fullscreen(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        # sign in with the keyboard (focus starts in the username field)
-        page.goto(f"{ui_world.url}/login")
-        page.keyboard.type("admin")
-        page.keyboard.press("Tab")
-        page.keyboard.type("test")
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"{ui_world.url}/")
-        assert page.evaluate("() => 'tv' in document.documentElement.dataset")
-        page.wait_for_load_state("load")
-        if page.evaluate("() => !!document.querySelector('#announcement-dialog[open]')"):
-            page.keyboard.press("Escape")
-
-        # home -> search: the top bar's search field
-        tab_until(page, "a.closest('.topsearch') !== null")
-        page.keyboard.type("星")
-        page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r"/search\?q="))
-        page.wait_for_function("() => document.getElementById('search-spinner').hidden")
-
-        # search -> title: Tab to the first result, arrows move between results (spatial navigation)
-        tab_until(page, "a.classList.contains('card-link') && !!a.closest('#results-exact, #results-others')")
-        first = page.evaluate("() => document.activeElement.href")
-        page.keyboard.press("ArrowRight")
-        second = page.evaluate("() => document.activeElement.href")
-        assert second and second != first
-        page.keyboard.press("ArrowLeft")
-        assert page.evaluate("() => document.activeElement.href") == first
-        target = page.locator("#results-exact .card", has_text=TITLE).locator(".card-link")
-        href = target.get_attribute("href")
-        for _ in range(12):  # along the first row of results to the title
-            if page.evaluate("() => document.activeElement.getAttribute('href')") == href:
-                break
-            page.keyboard.press("ArrowRight")
-        assert page.evaluate("() => document.activeElement.getAttribute('href')") == href
-        page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r"/play\?"))
-        wait_video(page, "v.currentTime > 1")
-
-        # the 10-foot mode's player fills the screen: (nearly) full width, controls inside the viewport
-        rect = page.eval_on_selector("#player-box", "(el) => el.getBoundingClientRect().toJSON()")
-        assert rect["width"] >= 0.85 * TV["width"] and rect["bottom"] <= TV["height"], rect
-
-        # the picture: ←/→ seek 10 s, never to the end
-        tab_until(page, "a.id === 'player'")
-        before = video(page)["t"]
-        page.keyboard.press("ArrowRight")
-        after = video(page)
-        assert 8 <= after["t"] - before <= 12 and after["t"] < after["d"] - 2
-        for _ in range(4):  # near the end: the seek stops short of it, no jump into the next episode
-            page.keyboard.press("ArrowRight")
-        state = video(page)
-        assert state["t"] <= state["d"] - 2.5
-        page.evaluate("() => { document.getElementById('player').currentTime = 2; }")
-
-        # next episode from the controls: they are visible while one of them has focus
-        tab_until(page, "a.id === 'btn-next'")
-        page.wait_for_timeout(3500)  # longer than the idle delay
-        opacity = page.eval_on_selector("#controls", "(el) => getComputedStyle(el).opacity")
-        assert float(opacity) == 1.0
-        page.keyboard.press("Enter")
-        current = "() => document.querySelector('.episode-grid button[aria-current=true]')?.dataset.index"
-        page.wait_for_function(f"() => ({current})() === '1'")
-        wait_video(page, "v.currentTime > 0.5")
-
-        # the episode grid: arrows move between episodes and do not seek
-        tab_until(page, "!!a.closest('.episode-grid')")
-        playing_at = video(page)["t"]
-        label = page.evaluate("() => document.activeElement.textContent")
-        page.keyboard.press("ArrowRight")
-        assert page.evaluate("() => document.activeElement.textContent") != label
-        assert page.evaluate("() => !!document.activeElement.closest('.episode-grid')")
-        assert abs(video(page)["t"] - playing_at) < 5
-
-        # a menu: roving focus, Escape gives focus back to its button
-        tab_until(page, "a.id === 'btn-rate'", limit=80)
-        page.keyboard.press("Enter")
-        assert page.is_visible("#rate-menu")
-        assert page.evaluate("() => document.activeElement.dataset.rate") == "1"
-        page.keyboard.press("ArrowDown")
-        assert page.evaluate("() => document.activeElement.dataset.rate") == "1.25"
-        page.keyboard.press("Escape")
-        assert page.is_hidden("#rate-menu")
-        assert page.evaluate("() => document.activeElement.id") == "btn-rate"
-
-        # full screen from the remote
-        page.keyboard.press("f")
-        page.wait_for_function(
-            "() => document.fullscreenElement && document.fullscreenElement.id === 'player-box'"
-        )
+        yield page
         assert errors == []
     finally:
         context.close()
+
+
+def test_tv_remote_home_search_title_play_next_episode_fullscreen(ui_world: UiWorld, tv_page: Any) -> None:
+    page = tv_page
+    sign_in_with_the_keyboard(page, ui_world.url)
+    search_from_the_top_bar(page)
+    arrows_walk_the_results_to_the_title(page)
+    the_player_fills_the_screen(page)
+    arrows_seek_ten_seconds_never_to_the_end(page)
+    next_episode_from_the_visible_controls(page)
+    arrows_in_the_episode_grid_do_not_seek(page)
+    the_rate_menu_roves_and_escape_returns_focus(page)
+    full_screen_from_the_remote(page)
+
+
+# -- the steps of the TV remote story --------------------------------------------------------------------
+
+
+def sign_in_with_the_keyboard(page: Any, base_url: str) -> None:
+    """Sign in with the keyboard (focus starts in the username field)."""
+    page.goto(f"{base_url}/login")
+    page.keyboard.type("admin")
+    page.keyboard.press("Tab")
+    page.keyboard.type("test")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base_url}/")
+    assert page.evaluate("() => 'tv' in document.documentElement.dataset")
+    page.wait_for_load_state("load")
+    if page.evaluate("() => !!document.querySelector('#announcement-dialog[open]')"):
+        page.keyboard.press("Escape")
+
+
+def search_from_the_top_bar(page: Any) -> None:
+    """Home -> search: the top bar's search field."""
+    tab_until(page, "a.closest('.topsearch') !== null")
+    page.keyboard.type("星")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q="))
+    page.wait_for_function("() => document.getElementById('search-spinner').hidden")
+
+
+def arrows_walk_the_results_to_the_title(page: Any) -> None:
+    """Search -> title: Tab to the first result, arrows move between results (spatial navigation)."""
+    tab_until(page, "a.classList.contains('card-link') && !!a.closest('#results-exact, #results-others')")
+    first = page.evaluate("() => document.activeElement.href")
+    page.keyboard.press("ArrowRight")
+    second = page.evaluate("() => document.activeElement.href")
+    assert second and second != first
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate("() => document.activeElement.href") == first
+    target = page.locator("#results-exact .card", has_text=TITLE).locator(".card-link")
+    href = target.get_attribute("href")
+    for _ in range(12):  # along the first row of results to the title
+        if page.evaluate("() => document.activeElement.getAttribute('href')") == href:
+            break
+        page.keyboard.press("ArrowRight")
+    assert page.evaluate("() => document.activeElement.getAttribute('href')") == href
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/play\?"))
+    wait_video(page, "v.currentTime > 1")
+
+
+def the_player_fills_the_screen(page: Any) -> None:
+    """The 10-foot mode's player fills the screen: (nearly) full width, controls inside the viewport."""
+    rect = page.eval_on_selector("#player-box", "(el) => el.getBoundingClientRect().toJSON()")
+    assert rect["width"] >= 0.85 * TV["width"] and rect["bottom"] <= TV["height"], rect
+
+
+def arrows_seek_ten_seconds_never_to_the_end(page: Any) -> None:
+    """The picture: ←/→ seek 10 s, never to the end."""
+    tab_until(page, "a.id === 'player'")
+    before = video(page)["t"]
+    page.keyboard.press("ArrowRight")
+    after = video(page)
+    assert 8 <= after["t"] - before <= 12 and after["t"] < after["d"] - 2
+    for _ in range(4):  # near the end: the seek stops short of it, no jump into the next episode
+        page.keyboard.press("ArrowRight")
+    state = video(page)
+    assert state["t"] <= state["d"] - 2.5
+    page.evaluate("() => { document.getElementById('player').currentTime = 2; }")
+
+
+def next_episode_from_the_visible_controls(page: Any) -> None:
+    """Next episode from the controls: they are visible while one of them has focus."""
+    tab_until(page, "a.id === 'btn-next'")
+    page.wait_for_timeout(3500)  # longer than the idle delay
+    opacity = page.eval_on_selector("#controls", "(el) => getComputedStyle(el).opacity")
+    assert float(opacity) == 1.0
+    page.keyboard.press("Enter")
+    current = "() => document.querySelector('.episode-grid button[aria-current=true]')?.dataset.index"
+    page.wait_for_function(f"() => ({current})() === '1'")
+    wait_video(page, "v.currentTime > 0.5")
+
+
+def arrows_in_the_episode_grid_do_not_seek(page: Any) -> None:
+    """The episode grid: arrows move between episodes and do not seek."""
+    tab_until(page, "!!a.closest('.episode-grid')")
+    playing_at = video(page)["t"]
+    label = page.evaluate("() => document.activeElement.textContent")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("() => document.activeElement.textContent") != label
+    assert page.evaluate("() => !!document.activeElement.closest('.episode-grid')")
+    assert abs(video(page)["t"] - playing_at) < 5
+
+
+def the_rate_menu_roves_and_escape_returns_focus(page: Any) -> None:
+    """A menu: roving focus, Escape gives focus back to its button."""
+    tab_until(page, "a.id === 'btn-rate'", limit=80)
+    page.keyboard.press("Enter")
+    assert page.is_visible("#rate-menu")
+    assert page.evaluate("() => document.activeElement.dataset.rate") == "1"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("() => document.activeElement.dataset.rate") == "1.25"
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#rate-menu")
+    assert page.evaluate("() => document.activeElement.id") == "btn-rate"
+
+
+def full_screen_from_the_remote(page: Any) -> None:
+    """Full screen from the remote."""
+    page.keyboard.press("f")
+    page.wait_for_function(
+        "() => document.fullscreenElement && document.fullscreenElement.id === 'player-box'"
+    )
 
 
 def touch(session: Any, x: float, y: float) -> None:

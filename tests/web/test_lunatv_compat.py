@@ -1,13 +1,15 @@
-"""Point the server at data written by MoonTV/LunaTV (Redis/Kvrocks layout) and find it all."""
+"""Point the app at data written by MoonTV/LunaTV (Redis/Kvrocks layout) and find it all."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 import redis
 
-from tests.support import LiveServer, settings_for, write_config
+from tests.inprocess import InProcessApp
+from tests.support import settings_for, write_config
 
 RECORD = {
     "title": "长夜行歌",
@@ -62,19 +64,19 @@ LUNATV_CONFIG = {
 
 
 @pytest.fixture
-def raw(clean_redis: str) -> redis.Redis:
+def raw(clean_redis: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(clean_redis, decode_responses=True)
     yield client
     client.close()
 
 
-def _start(tmp_path, clean_redis) -> LiveServer:  # type: ignore[no-untyped-def]
+def _app(tmp_path, clean_redis) -> InProcessApp:  # type: ignore[no-untyped-def]
     write_config(tmp_path / "config.json", {})
     (tmp_path / "config.json").unlink()  # a deployment that keeps its config only in the database
-    return LiveServer(settings_for(tmp_path, storage="kvrocks", redis_url=clean_redis)).start()
+    return InProcessApp(settings_for(tmp_path, storage="kvrocks", redis_url=clean_redis))
 
 
-def test_lunatv_v100_hash_layout(tmp_path, clean_redis, raw) -> None:
+async def test_lunatv_v100_hash_layout(tmp_path, clean_redis, raw) -> None:
     raw.set("admin:config", json.dumps(LUNATV_CONFIG, ensure_ascii=False))
     raw.set("u:alice:pwd", "alicepw")  # plain text, as LunaTV < 100.1 stored it
     raw.sadd("sys:users", "alice", "bob")
@@ -83,41 +85,34 @@ def test_lunatv_v100_hash_layout(tmp_path, clean_redis, raw) -> None:
     raw.hset("u:alice:fav", "a+1", json.dumps(FAVORITE, ensure_ascii=False))
     raw.lpush("u:alice:sh", "older", "newest")
     raw.set("sys:migration:hash_v2", "done")
-    server = _start(tmp_path, clean_redis)
-    try:
-        with server.client() as client:
-            login = client.post("/api/login", json={"username": "alice", "password": "alicepw"})
-            assert login.status_code == 200 and login.json()["role"] == "admin"
-            assert client.get("/api/playrecords").json() == {"a+4": RECORD}
-            assert client.get("/api/favorites").json() == {"a+1": FAVORITE}
-            assert client.get("/api/searchhistory").json() == ["newest", "older"]
-            assert [s["key"] for s in client.get("/api/config/sources").json()] == ["a"]
-            assert client.get("/api/server-config").json()["SiteName"] == "老站点"
-        with server.client() as banned:
-            refused = banned.post("/api/login", json={"username": "bob", "password": "bobpw"})
-            assert refused.status_code == 401 and refused.json()["error"] == "用户被封禁"
-    finally:
-        server.stop()
+    async with _app(tmp_path, clean_redis) as app:
+        client = await app.client()
+        login = await client.post("/api/login", json={"username": "alice", "password": "alicepw"})
+        assert login.status_code == 200 and login.json()["role"] == "admin"
+        assert (await client.get("/api/playrecords")).json() == {"a+4": RECORD}
+        assert (await client.get("/api/favorites")).json() == {"a+1": FAVORITE}
+        assert (await client.get("/api/searchhistory")).json() == ["newest", "older"]
+        assert [s["key"] for s in (await client.get("/api/config/sources")).json()] == ["a"]
+        assert (await client.get("/api/server-config")).json()["SiteName"] == "老站点"
+        banned = await app.client()
+        refused = await banned.post("/api/login", json={"username": "bob", "password": "bobpw"})
+        assert refused.status_code == 401 and refused.json()["error"] == "用户被封禁"
     assert raw.get("u:alice:pwd").startswith("$argon2id$"), "the plain-text password was re-hashed"
     stored = json.loads(raw.get("admin:config"))
     assert [u["username"] for u in stored["UserConfig"]["Users"]] == ["admin", "alice", "bob"]
 
 
-def test_moontv_v3_string_key_layout_is_imported(tmp_path, clean_redis, raw) -> None:
+async def test_moontv_v3_string_key_layout_is_imported(tmp_path, clean_redis, raw) -> None:
     raw.set("admin:config", json.dumps(LUNATV_CONFIG, ensure_ascii=False))
     raw.set("u:alice:pwd", "alicepw")
     raw.set("u:alice:pr:a+4", json.dumps(RECORD, ensure_ascii=False))
     raw.set("u:alice:fav:a+1", json.dumps(FAVORITE, ensure_ascii=False))
     raw.set("u:alice:skip:a+4", json.dumps({"enable": True, "intro_time": 60, "outro_time": -90}))
-    server = _start(tmp_path, clean_redis)
-    try:
-        client = server.login("alice", "alicepw")
-        assert client.get("/api/playrecords").json() == {"a+4": RECORD}
-        assert client.get("/api/favorites").json() == {"a+1": FAVORITE}
-        assert client.get("/api/skipconfigs").json() == {
+    async with _app(tmp_path, clean_redis) as app:
+        client = await app.login("alice", "alicepw")
+        assert (await client.get("/api/playrecords")).json() == {"a+4": RECORD}
+        assert (await client.get("/api/favorites")).json() == {"a+1": FAVORITE}
+        assert (await client.get("/api/skipconfigs")).json() == {
             "a+4": {"enable": True, "intro_time": 60, "outro_time": -90}
         }
-        client.close()
-    finally:
-        server.stop()
     assert raw.exists("u:alice:pr:a+4") == 0 and raw.type("u:alice:pr") == "hash"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tests.support import LiveServer
+from tests.inprocess import InProcessApp
 
 HOSTILE_QUERIES = [
     "",
@@ -30,26 +32,26 @@ def storage_kind() -> str:
     return "sqlite"
 
 
-def _api_routes(server: LiveServer) -> list[tuple[str, str]]:
+def _api_routes(app: InProcessApp) -> list[tuple[str, str]]:
     out = []
-    for path, operations in server.app.openapi()["paths"].items():
+    for path, operations in app.app.openapi()["paths"].items():
         if path.startswith("/api/") and "{" not in path:
             out.extend((method.upper(), path) for method in sorted(operations))
     return out
 
 
-def test_no_route_answers_500_on_malformed_input(live_app, fake_cms_factory) -> None:
+async def test_no_route_answers_500_on_malformed_input(inprocess_app: Any, fake_cms_factory: Any) -> None:
     fake = fake_cms_factory()
-    server = live_app({"a": fake.base_url})
-    routes = _api_routes(server)
+    app = await inprocess_app({"a": fake.base_url})
+    routes = _api_routes(app)
     assert len(routes) >= 20
-    client = server.login()
+    client = await app.login()
     failures = []
     for method, path in routes:
         for query in HOSTILE_QUERIES:
             bodies = HOSTILE_BODIES if method in ("POST", "PUT", "PATCH", "DELETE") else [None]
             for body in bodies:
-                response = client.request(
+                response = await client.request(
                     method,
                     f"{path}?{query}" if query else path,
                     content=body,
@@ -63,5 +65,4 @@ def test_no_route_answers_500_on_malformed_input(live_app, fake_cms_factory) -> 
                     "application/json"
                 ):
                     assert "error" in response.json() or "result" in response.json(), (method, path)
-    client.close()
     assert failures == []
