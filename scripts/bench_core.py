@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,20 @@ STEP_MS = 10.0
 PLAY_RECORDS = 20
 GOAL_SEARCH_OVERHEAD_MS = 20.0
 GOAL_STREAM_FIRST_MS = 10.0
-GOAL_IDLE_RSS_MIB = 60.0
+GOAL_IDLE_RSS_MIB = 50.0
+GOAL_FIRST_200_MS = 300.0
+GOAL_CPU_PER_SEARCH_MS = 12.0
+ROW_SEARCHES = 20  # per row run: below the default per-user search rate limit (30 a minute)
+QUIET_S = 8.0  # after a load burst: longer than the server's idle-trim quiet period (5 s) plus a check
+# The original Node MoonTV (v3.8.2, `node start.js`, localstorage), p50s from its published baseline run on
+# this machine kind with the same kit (/work/shared/bench, 2026-11-28): it cannot be rebuilt offline here.
+NODE_PUBLISHED = {
+    "first_200_ms": ("573 (/login), 508 (/api/server-config); `node server.js`: 456 / 335", 573.0),
+    "idle_rss_mib": ("79 (after 60 s idle)", 79.0),
+    "rss_after_load_mib": ("146 (after 41 searches); 315 right after wrk", 146.0),
+    "rss_after_load_quiet_mib": ("294 (10 s after wrk)", 294.0),
+    "cpu_per_search_ms": ("24.8 (wrk -c16, 20 sources at 0 ms)", 24.8),
+}
 # A bare asyncio fan-out client (stdlib only, run in a subprocess): the fake sources' own share of the
 # search latency, i.e. the floor no server can beat on this harness. argv: JSON list of URLs, rounds.
 FLOOR_CLIENT = r"""
@@ -79,12 +93,14 @@ async def main():
     out = []
     for _ in range(rounds):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         done = []
         async def one(url):
             await get(url)
             done.append(time.perf_counter() - t0)
         await asyncio.wait_for(asyncio.gather(*(one(u) for u in urls)), 30)
-        out.append({"first_ms": min(done) * 1000, "last_ms": max(done) * 1000})
+        out.append({"first_ms": min(done) * 1000, "last_ms": max(done) * 1000,
+                    "cpu_ms": (time.process_time() - c0) * 1000})
     print(json.dumps(out))
 
 asyncio.run(main())
@@ -96,6 +112,18 @@ SERVER_ENV_NAMES = ("PASSWORD", "USERNAME", "REDIS_URL", "KVROCKS_URL", "HOSTNAM
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _startup_floor() -> Any:
+    """scripts/startup_floor.py as a module (its floor apps and its first-200 probe)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("startup_floor", REPO / "scripts" / "startup_floor.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError("scripts/startup_floor.py not found")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ------------------------------------------------------------------------------------------ statistics
@@ -451,6 +479,7 @@ class Bench:
     results: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    argv: list[str] | None = None
     _servers: list[MoonTVServer] = field(default_factory=list)
     _runs: int = 0
 
@@ -480,6 +509,8 @@ class Bench:
             MOONTV_CONFIG=str(self.workdir / "config.json"),
             MOONTV_DATA_DIR=str(data_dir),
             MOONTV_SEARCH_CACHE="1" if cache else "0",
+            # one benchmark user makes every search: the per-user limit (30 a minute) would answer 429
+            MOONTV_SEARCH_RATE_LIMIT="100000",
             MOONTV_ALLOW_PRIVATE_UPSTREAMS="127.0.0.1/32",  # the fake sources (CMS fetches are SSRF-guarded)
             NEXT_PUBLIC_STORAGE_TYPE=storage,
             PYTHONUNBUFFERED="1",
@@ -491,14 +522,16 @@ class Bench:
         return env
 
     @contextlib.contextmanager
-    def server(self, label: str, storage: str = "sqlite", cache: bool = True) -> Iterator[MoonTVServer]:
+    def server(
+        self, label: str, storage: str = "sqlite", cache: bool = True, extra_env: dict[str, str] | None = None
+    ) -> Iterator[MoonTVServer]:
         self._runs += 1
         data_dir = self.workdir / f"data-{self._runs:02d}-{label}"
         data_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
         srv = MoonTVServer(
             self.server_cmd,
-            self.server_env(storage, cache, data_dir, port),
+            self.server_env(storage, cache, data_dir, port) | (extra_env or {}),
             self.workdir,
             port,
             self.workdir / f"server-{self._runs:02d}-{label}.log",
@@ -743,6 +776,117 @@ class Bench:
             f"last answer +{floor['last_over_slowest_ms']['p50']} ms"
         )
 
+    # -- the goal rows, side by side ------------------------------------------------------------------
+
+    def variants(self) -> list[tuple[str, dict[str, str]]]:
+        found: list[tuple[str, dict[str, str]]] = [("now", {})]
+        if self.args.before:
+            found.append(("before", {"PYTHONPATH": str(self.args.before)}))
+        return found
+
+    def _row_run(self, env: dict[str, str], out: dict[str, list[float]]) -> None:
+        """One fresh server: first 200 on /api/health, idle RSS, CPU per uncached search, RSS after."""
+        with self.server("rows", "sqlite", cache=False, extra_env=env) as srv:
+            accept_ms, ready_ms = srv.wait_ready("/api/health")
+            out["accept_ms"].append(accept_ms)
+            out["first_200_ms"].append(ready_ms)
+            out["rss_ready_mib"].append(tree_memory(srv.pid)["rss_mib"])
+            time.sleep(self.args.row_idle)
+            out["idle_rss_mib"].append(tree_memory(srv.pid)["rss_mib"])
+            cookie = self.login(srv)
+            set_delays(self.fleet, 0, 0)
+            try:
+                self.timed_search(srv, cookie, stream=False)  # loads the search feature; not counted
+                cpu0 = tree_cpu_seconds(srv.pid)
+                answers = [self.timed_search(srv, cookie, stream=False) for _ in range(ROW_SEARCHES)]
+                cpu = tree_cpu_seconds(srv.pid) - cpu0
+            finally:
+                set_delays(self.fleet, BASE_MS, STEP_MS)
+            if {a["status"] for a in answers} != {200} or {a["results"] for a in answers} != {200}:
+                raise RuntimeError(f"row searches: {sorted({(a['status'], a['results']) for a in answers})}")
+            out["cpu_per_search_ms"].append(1000 * cpu / ROW_SEARCHES)
+            out["rss_after_load_mib"].append(tree_memory(srv.pid)["rss_mib"])
+            time.sleep(QUIET_S)
+            out["rss_after_load_quiet_mib"].append(tree_memory(srv.pid)["rss_mib"])
+        with self.server("rows-login", "sqlite", cache=False, extra_env=env) as srv:
+            out["first_200_login_ms"].append(srv.wait_ready("/login")[1])
+
+    def _floor_run(self, out: dict[str, list[float]]) -> None:
+        floor = _startup_floor()
+        for label, code in floor.IMPORTS.items():
+            wall_ms, peak_mib = floor.import_cost(code)
+            out[f"import ms: {label}"].append(wall_ms)
+            out[f"import MiB: {label}"].append(peak_mib)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SERVER_ENV_PREFIXES)}
+        for name, code in (("starlette", floor.MINIMAL_APP), ("fastapi", floor.MINIMAL_FASTAPI_APP)):
+            port = free_port()
+            ms, rss = floor.first_200([sys.executable, "-c", code, str(port)], port, env, self.workdir)
+            out[f"{name}_first_200_ms"].append(ms)
+            out[f"{name}_rss_mib"].append(rss)
+        set_delays(self.fleet, 0, 0)
+        try:
+            path = "/api.php/provide/vod?ac=videolist&wd=" + urllib.parse.quote(self.args.query)
+            urls = [f"http://{HOST}:{source.port}{path}" for source in self.fleet.sources]
+            proc = subprocess.run(
+                [sys.executable, "-c", FLOOR_CLIENT, json.dumps(urls), str(ROW_SEARCHES + 1)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        finally:
+            set_delays(self.fleet, BASE_MS, STEP_MS)
+        if proc.returncode != 0:
+            raise RuntimeError(f"floor client failed: {proc.stderr[-300:]}")
+        rounds = json.loads(proc.stdout)[1:]
+        out["fanout_cpu_ms"].append(statistics.median(r["cpu_ms"] for r in rounds))
+        out["parse_cpu_ms"].append(self.parse_cpu_ms())
+
+    def parse_cpu_ms(self) -> float:
+        """CPU of parsing the same 20 answers into results with MoonTV's parser, in this process (no
+        network, no server): median of 11 rounds."""
+        from moontv.sources.models import ApiSite
+        from moontv.sources.parse import parse_search_page
+
+        params = {"ac": "videolist", "wd": self.args.query}
+        answers = [
+            (
+                ApiSite(key=self.fleet.key(i), name=f"Fake CMS {i:02d}", api=source.base_url),
+                source._vod(params),
+            )
+            for i, source in enumerate(self.fleet.sources)
+        ]
+        samples = []
+        for _ in range(11):
+            started = time.process_time()
+            pages = [parse_search_page(body, site, filter_adult=True) for site, body in answers]
+            samples.append((time.process_time() - started) * 1000)
+        if sum(len(page.items) for page in pages) != 200:
+            raise RuntimeError("parsing the fake answers did not give 200 results")
+        return statistics.median(samples)
+
+    def phase_rows(self) -> None:
+        """``--row-runs`` rounds; each round starts every variant once (interleaved) plus the floors."""
+        samples: dict[str, dict[str, list[float]]] = {}
+        loads: list[float] = []
+        for i in range(self.args.row_runs):
+            loads.append(round(os.getloadavg()[0], 2))
+            for label, env in self.variants():
+                self._row_run(env, samples.setdefault(label, defaultdict(list)))
+            self._floor_run(samples.setdefault("floor", defaultdict(list)))
+            now = samples["now"]
+            log(
+                f"  round {i + 1}: first 200 {now['first_200_ms'][-1]:.0f} ms, idle "
+                f"{now['idle_rss_mib'][-1]} MiB, cpu/search {now['cpu_per_search_ms'][-1]:.1f} ms"
+            )
+        self.results["rows"] = {
+            "runs": self.args.row_runs,
+            "loadavg_per_round": loads,
+            "idle_s": self.args.row_idle,
+            "searches_per_run": ROW_SEARCHES,
+            "samples": {k: {m: [round(x, 2) for x in v] for m, v in d.items()} for k, d in samples.items()},
+            "summary": {k: {m: summarize(v) for m, v in d.items()} for k, d in samples.items()},
+        }
+
     # -- phases --------------------------------------------------------------------------------------
 
     def phase_cold(self) -> None:
@@ -839,15 +983,113 @@ def _verdict(value: float | None, goal: float) -> str:
     return f"{'met' if value <= goal else 'MISSED'} (goal <= {goal:g})"
 
 
+def _cell(summary: dict[str, float] | None) -> str:
+    if not summary:
+        return "-"
+    return f"**{_fmt(summary['p50'])}** ({_fmt(summary['min'])}-{_fmt(summary['max'])})"
+
+
+GOAL_ROWS = (
+    ("process start -> first 200 `/api/health` (ms)", "first_200_ms", GOAL_FIRST_200_MS, "first_200_ms"),
+    ("process start -> first 200 `/login` page (ms)", "first_200_login_ms", None, "first_200_ms"),
+    ("process start -> port accepting (ms)", "accept_ms", None, None),
+    ("RSS at first 200 (MiB)", "rss_ready_mib", None, None),
+    ("idle RSS (MiB)", "idle_rss_mib", GOAL_IDLE_RSS_MIB, "idle_rss_mib"),
+    (
+        f"RSS right after {ROW_SEARCHES} uncached searches (MiB)",
+        "rss_after_load_mib",
+        None,
+        "rss_after_load_mib",
+    ),
+    (
+        f"RSS {QUIET_S:g} s after that load (MiB)",
+        "rss_after_load_quiet_mib",
+        None,
+        "rss_after_load_quiet_mib",
+    ),
+    (
+        "CPU per uncached 20-source search (ms)",
+        "cpu_per_search_ms",
+        GOAL_CPU_PER_SEARCH_MS,
+        "cpu_per_search_ms",
+    ),
+)
+
+
+def render_rows(rows: dict[str, Any]) -> list[str]:
+    summary = rows["summary"]
+    now, before, floor = summary.get("now", {}), summary.get("before"), summary.get("floor", {})
+    out = [
+        "## Goals, side by side with the Node original",
+        "",
+        f"p50 (min-max) over {rows['runs']} interleaved rounds; each round starts a fresh "
+        "`moontv serve` (SQLite) "
+        + ("and the `before` tree " if before else "")
+        + "for every row (first 200 on `/login` in a second fresh start), idles "
+        f"{rows['idle_s']:g} s, then runs {rows['searches_per_run']} sequential uncached searches "
+        f"(20 sources at 0 ms, cache off) and waits {QUIET_S:g} s. Load average (1 min) at each round: "
+        f"{rows['loadavg_per_round']}. Node: its published p50s from the same kit on this machine kind "
+        "(`node start.js`, localstorage); the Node original cannot be rebuilt here offline, so it was not "
+        "re-run in this session.",
+        "",
+        "| row | MoonTV now | " + ("before | " if before else "") + "Node (published) | goal |",
+        "|---|---|" + ("---|" if before else "") + "---|---|",
+    ]
+    for label, key, goal, node_key in GOAL_ROWS:
+        cells = [label, _cell(now.get(key))]
+        if before:
+            cells.append(_cell(before.get(key)))
+        cells.append(NODE_PUBLISHED[node_key][0] if node_key else "-")
+        value = (now.get(key) or {}).get("p50")
+        cells.append(_verdict(value, goal) if goal is not None else "")
+        out.append("| " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "Floors measured in the same rounds (what is reachable before any MoonTV code runs):",
+        "",
+        "| floor | p50 (min-max) |",
+        "|---|---|",
+        "| one-route Starlette app under uvicorn: start -> first 200 (ms) | "
+        f"{_cell(floor.get('starlette_first_200_ms'))} |",
+        f"| same, RSS at first 200 (MiB) | {_cell(floor.get('starlette_rss_mib'))} |",
+        "| one-route FastAPI app under uvicorn: start -> first 200 (ms) | "
+        f"{_cell(floor.get('fastapi_first_200_ms'))} |",
+        f"| same, RSS at first 200 (MiB) | {_cell(floor.get('fastapi_rss_mib'))} |",
+        "| bare stdlib asyncio client fetching the same 20 answers (new connection each, no parsing): "
+        f"CPU per fan-out (ms) | {_cell(floor.get('fanout_cpu_ms'))} |",
+        "| MoonTV's parser on the same 20 answers, in-process (no network, no server): CPU (ms) | "
+        f"{_cell(floor.get('parse_cpu_ms'))} |",
+        "",
+        "What each dependency costs to import (a fresh interpreter per sample, same rounds; wall ms and peak "
+        "RSS). Rows marked with a feature are imported on that feature's first use, not at start:",
+        "",
+        "| import | ms | peak RSS MiB |",
+        "|---|---|---|",
+    ]
+    for key in floor:
+        if key.startswith("import ms: "):
+            label = key.removeprefix("import ms: ")
+            out.append(f"| {label} | {_cell(floor[key])} | {_cell(floor.get('import MiB: ' + label))} |")
+    out.append("")
+    return out
+
+
 def render_report(bench: Bench, facts: dict[str, Any], wall_s: float) -> str:
     r = bench.results
     a = bench.args
     out = [
         "# MoonTV (Python) core benchmark",
         "",
-        "Generated by `.venv/bin/python scripts/bench_core.py > docs/benchmarks.md` (a report, not a test; "
-        "numbers vary with machine load, see the load average below). The original Node MoonTV measured with "
-        "its own kit: `scripts/bench_node_kit.sh`.",
+        "Generated by `.venv/bin/python scripts/bench_core.py"
+        + "".join(f" {arg}" for arg in (bench.argv or []))
+        + " > docs/benchmarks.md` (a report, not a test; numbers vary with machine load, see the load "
+        "averages below). The original Node MoonTV measured with its own kit: `scripts/bench_node_kit.sh`."
+        + (
+            " `--before` is a checkout of the commit before the start-up work (`git archive <commit> src`), "
+            "measured in the same rounds."
+            if a.before
+            else ""
+        ),
         "",
         f"Machine: {facts['nproc']} CPU ({facts['cpu_model']}), {facts['mem_total_gib']} GiB RAM, "
         f"kernel {facts['kernel']}; {facts['python_impl']} {facts['python']}; "
@@ -861,6 +1103,8 @@ def render_report(bench: Bench, facts: dict[str, Any], wall_s: float) -> str:
         "",
     ]
 
+    if "rows" in r:
+        out += render_rows(r["rows"])
     out += ["## Aggregated search (20 sources, 50..240 ms)", ""]
     out += ["| metric | n | min | p50 | p90 | p95 | max | goal |", "|---|---|---|---|---|---|---|---|"]
 
@@ -1000,7 +1244,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--wrk-warmup", type=int, help="seconds of unrecorded wrk warm-up (3; quick 1)")
     ap.add_argument("--query", default="测试")
     ap.add_argument("--server-cmd", help="server command line (default: moontv serve next to this python)")
-    ap.add_argument("--phases", default="cold,sqlite,cache,redis", help="subset of cold,sqlite,cache,redis")
+    ap.add_argument(
+        "--phases", default="rows,cold,sqlite,cache,redis", help="subset of rows,cold,sqlite,cache,redis"
+    )
+    ap.add_argument("--row-runs", type=int, help="interleaved rounds of the goal rows (5; quick 5)")
+    ap.add_argument(
+        "--row-idle", type=float, help="seconds idle before the idle RSS of a row run (20; quick 5)"
+    )
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="a source tree (its src/ dir) to measure as 'before' in the goal rows, interleaved (PYTHONPATH)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (server logs)")
     args = ap.parse_args(argv)
     defaults = {
@@ -1009,10 +1264,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "cold_runs": (5, 3),
         "wrk_duration": (15, 3),
         "wrk_warmup": (3, 1),
+        "row_runs": (5, 5),
+        "row_idle": (20.0, 5.0),
     }
     for name, (full, quick) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
+    return args
+
+
+def _public_argv(argv: list[str] | None) -> list[str]:
+    """The command line for the report, with a --before directory shown as a placeholder."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(args):
+        if arg == "--before" and i + 1 < len(args):
+            args[i + 1] = "<before>/src"
+        elif arg.startswith("--before="):
+            args[i] = "--before=<before>/src"
+        elif arg == "--json" and i + 1 < len(args):
+            args[i + 1] = "<out.json>"
     return args
 
 
@@ -1049,11 +1319,12 @@ def main(argv: list[str] | None = None) -> int:
                 redis = RedisServer(workdir)
             except (OSError, RuntimeError, TimeoutError) as exc:
                 redis_error = f"redis-server: {exc}"
-        bench = Bench(args, workdir, fleet, redis, server_cmd)
+        bench = Bench(args, workdir, fleet, redis, server_cmd, argv=_public_argv(argv))
         if redis_error:
             bench.errors.append(redis_error)
         log(f"workdir {workdir}; server {' '.join(server_cmd)}")
         plan = (
+            ("rows", "goal rows", bench.phase_rows),
             ("cold", "cold start", bench.phase_cold),
             ("sqlite", "sqlite, cache off", bench.phase_sqlite_nocache),
             ("cache", "sqlite, cache on", bench.phase_sqlite_cache),

@@ -6,7 +6,7 @@ next to the real server, so a start-up or memory goal can be judged against what
 
 Rows (each a fresh process, p50 of --runs): import wall time and peak RSS of
   python -c pass | + uvicorn | + starlette | + fastapi | + moontv.app (the whole app, not started)
-and spawn -> first HTTP 200 for a one-route Starlette app under uvicorn (the floor) and for
+and spawn -> first HTTP 200 for one-route Starlette and FastAPI apps under uvicorn (the floors) and for
 `moontv serve` on SQLite (/api/health). Prints a Markdown table and the load average; standard library
 only (besides the packages measured). Everything listens on 127.0.0.1 and is stopped again.
 """
@@ -31,7 +31,20 @@ IMPORTS = {
     "+ uvicorn": "import uvicorn",
     "+ starlette (app, routing, responses)": "import uvicorn, starlette.applications, starlette.routing",
     "+ fastapi": "import uvicorn, fastapi",
-    "+ moontv.app (every module the server imports)": "import moontv.cli, moontv.app",
+    # each dependency on top of uvicorn + fastapi (what it adds when imported at start)
+    "+ fastapi + uvloop, httptools, websockets (uvicorn's server loop)": (
+        "import uvicorn, fastapi, uvloop, uvicorn.protocols.http.httptools_impl, "
+        "uvicorn.protocols.websockets.websockets_sansio_impl"
+    ),
+    "+ fastapi + pydantic_settings": "import uvicorn, fastapi, pydantic_settings",
+    "+ fastapi + prometheus_client": "import uvicorn, fastapi, prometheus_client",
+    "+ fastapi + argon2": "import uvicorn, fastapi, argon2",
+    "+ fastapi + sqlite3": "import uvicorn, fastapi, sqlite3",
+    "+ fastapi + orjson": "import uvicorn, fastapi, orjson",
+    "+ fastapi + jinja2 (pages: first page view)": "import uvicorn, fastapi, jinja2",
+    "+ fastapi + httpx (streams, Douban, admin: first use)": "import uvicorn, fastapi, httpx",
+    "+ fastapi + aiohttp (CMS sources: first search)": "import uvicorn, fastapi, aiohttp",
+    "+ moontv.app (what `moontv serve` imports before serving)": "import moontv.cli, moontv.app",
 }
 MINIMAL_APP = """
 import uvicorn
@@ -43,6 +56,16 @@ async def health(request):
 app = Starlette(routes=[Route("/api/health", health)])
 uvicorn.run(app, host="127.0.0.1", port=int(__import__("sys").argv[1]), log_level="warning")
 """
+MINIMAL_FASTAPI_APP = """
+import uvicorn
+from fastapi import FastAPI
+from starlette.responses import JSONResponse
+app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+@app.get("/api/health")
+async def health():
+    return JSONResponse({"status": "ok"})
+uvicorn.run(app, host="127.0.0.1", port=int(__import__("sys").argv[1]), log_level="warning")
+"""
 
 
 def free_port() -> int:
@@ -52,8 +75,14 @@ def free_port() -> int:
 
 
 def import_cost(code: str) -> tuple[float, float]:
-    """(wall ms, peak RSS MiB) of a fresh interpreter running ``code``."""
-    probe = f"{code}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    """(wall ms, peak RSS MiB) of a fresh interpreter running ``code``.
+
+    The peak is the process's own VmHWM: ``ru_maxrss`` would start from the parent's size (Linux keeps it
+    across exec), so a large parent would hide small imports."""
+    probe = (
+        f"{code}\nfor line in open('/proc/self/status'):\n"
+        "    if line.startswith('VmHWM:'): print(line.split()[1])"
+    )
     started = time.perf_counter()
     out = subprocess.run([PY, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     wall = (time.perf_counter() - started) * 1000
@@ -110,6 +139,8 @@ def main() -> int:
         for label, make in (
             ("spawn -> first 200: Starlette one-route app under uvicorn (floor)",
              lambda port: [PY, "-c", MINIMAL_APP, str(port)]),
+            ("spawn -> first 200: FastAPI one-route app under uvicorn (floor with FastAPI)",
+             lambda port: [PY, "-c", MINIMAL_FASTAPI_APP, str(port)]),
             ("spawn -> first 200: moontv serve (SQLite)",
              lambda port: [PY, "-m", "moontv", "serve", "--port", str(port), "--config",
                            str(work / "config.json"), "--data-dir", str(work / f"data{port}")]),

@@ -7,33 +7,21 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moontv import __version__
 from moontv.composition import build_state
+from moontv.memory import Activity, IdleTrimmer
 from moontv.observability import Metrics
 from moontv.settings import Settings
-from moontv.web import (
-    admin_data_routes,
-    admin_routes,
-    auth_routes,
-    cron_routes,
-    danmaku_routes,
-    douban_routes,
-    download_routes,
-    live_admin_routes,
-    live_routes,
-    ops_routes,
-    pages,
-    search_routes,
-    stream_routes,
-    tvbox_routes,
-    userdata_routes,
-)
+from moontv.web import ops_routes
 from moontv.web.csrf import CsrfMiddleware
 from moontv.web.errors import register_error_handlers
+from moontv.web.features import CORE, FeatureLoader, LazyFeatureMiddleware
 from moontv.web.head import HeadAsGetMiddleware
 from moontv.web.hsts import HstsMiddleware
 from moontv.web.metrics_listener import MetricsListener
@@ -45,9 +33,10 @@ log = logging.getLogger("moontv")
 class RequestMetricsMiddleware:
     """Counts and times every request by route template (never by raw path: bounded labels)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, activity: Activity) -> None:
         self.app = app
         self.metrics = metrics
+        self.activity = activity
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,6 +45,7 @@ class RequestMetricsMiddleware:
         start = time.perf_counter()
         status = 500
         self.metrics.http_in_flight.inc()
+        self.activity.begin()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -66,6 +56,7 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            self.activity.end()
             self.metrics.http_in_flight.dec()
             route = scope.get("route")
             template = getattr(route, "path", None) or (
@@ -76,8 +67,27 @@ class RequestMetricsMiddleware:
             self.metrics.http_latency.labels(template, method).observe(time.perf_counter() - start)
 
 
-def create_app(settings: Settings) -> FastAPI:
+class MoonTVApp(FastAPI):
+    """FastAPI whose feature routers are included on first use (``moontv.web.features``); walking the
+    routes or describing the API includes them all first, so both always see the whole route table."""
+
+    features: FeatureLoader
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        loader: FeatureLoader | None = getattr(self, "features", None)
+        if loader is not None:
+            loader.load_all()
+        return super().routes
+
+    def openapi(self) -> dict[str, Any]:
+        self.features.load_all()
+        return super().openapi()
+
+
+def create_app(settings: Settings) -> MoonTVApp:
     metrics = Metrics()
+    activity = Activity()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +95,9 @@ def create_app(settings: Settings) -> FastAPI:
             state = await build_state(settings, metrics, stack)
             app.state.moontv = state
             state.scheduler.start()
+            trimmer = IdleTrimmer(activity)
+            trimmer.start()
+            stack.push_async_callback(trimmer.stop)
             if settings.metrics_port:
                 listener = MetricsListener(lambda: ops_routes.render_metrics(state), settings.metrics_token)
                 await listener.start(settings.bind_host, settings.metrics_port)
@@ -99,9 +112,10 @@ def create_app(settings: Settings) -> FastAPI:
                 yield
             finally:
                 state.shutting_down = True
+                await state.scheduler.stop()  # before the services a run uses close
         log.info("MoonTV stopped")
 
-    app = FastAPI(
+    app = MoonTVApp(
         title="MoonTV",
         version=__version__,
         lifespan=lifespan,
@@ -109,32 +123,17 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # served to admins only, by ops_routes
     )
+    app.features = FeatureLoader(app)
+    app.add_middleware(LazyFeatureMiddleware, loader=app.features)
     app.add_middleware(CsrfMiddleware, proxies=settings.proxies)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, activity=activity)
     app.add_middleware(HeadAsGetMiddleware)
     if settings.hsts_max_age > 0:
         app.add_middleware(HstsMiddleware, proxies=settings.proxies, max_age=settings.hsts_max_age)
 
     register_error_handlers(app)
 
-    for module in (
-        ops_routes,
-        auth_routes,
-        userdata_routes,
-        search_routes,
-        pages,
-        admin_routes,
-        admin_data_routes,
-        douban_routes,
-        tvbox_routes,
-        cron_routes,
-        stream_routes,
-        live_routes,
-        live_admin_routes,
-        danmaku_routes,
-        download_routes,
-    ):
-        app.include_router(module.router)
+    app.features.load([CORE])
     app.mount(
         "/static",
         VersionedStaticFiles(directory=str(Path(__file__).parent / "web" / "static")),

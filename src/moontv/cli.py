@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,9 +42,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _graceful_server_class() -> type:
     import signal
+    import socket
     from types import FrameType
 
     import uvicorn
+
+    from moontv.memory import settle_after_start
 
     class GracefulServer(uvicorn.Server):
         """SIGTERM: first ``drain`` seconds of readiness 503 while requests are still served, then
@@ -73,6 +74,11 @@ def _graceful_server_class() -> type:
             if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
                 captured.remove(sig)
 
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # The start-up objects live as long as the process: keep the collector off them.
+            settle_after_start()
+
         async def on_tick(self, counter: int) -> bool:
             if self._drain_until is not None and time.monotonic() >= self._drain_until:
                 self.should_exit = True
@@ -82,6 +88,13 @@ def _graceful_server_class() -> type:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from moontv.memory import limit_arenas, pause_collector
+
+    limit_arenas()  # before any thread exists: idle memory stays low after bursts
+    # No pydantic plugins here: looking for them reads every installed package's metadata at start-up.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    pause_collector()  # until the server is up (settle_after_start): imports build no garbage worth a scan
+
     import uvicorn
 
     from moontv.app import create_app
@@ -153,6 +166,8 @@ def _read_password(args: argparse.Namespace) -> str:
         return sys.stdin.readline().rstrip("\n")
     if not sys.stdin.isatty():
         raise SystemExit("no terminal: pass the password on stdin with --password-stdin")
+    import getpass
+
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Repeat: "):
         raise SystemExit("passwords do not match")
@@ -328,6 +343,8 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
+    import urllib.request
+
     port = args.port or os.environ.get("MOONTV_PORT") or os.environ.get("PORT") or "3000"
     url = args.url or f"http://127.0.0.1:{port}/api/health"
     try:

@@ -181,7 +181,7 @@ class Settings(BaseSettings):
     @field_validator("allow_private_upstreams")
     @classmethod
     def _allow_private(cls, value: str) -> str:
-        from moontv.streams.netguard import parse_allow_list
+        from moontv.streams.addresses import parse_allow_list
 
         parse_allow_list(value)  # raises ValueError naming the bad entry
         return value.strip()

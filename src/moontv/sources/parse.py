@@ -295,6 +295,10 @@ def parse_play_url(play_url: str) -> tuple[list[str], list[str]]:
     best_urls: list[str] = []
     best_titles: list[str] = []
     for group in play_url.split("$$$"):
+        # Every kept entry holds ".m3u8" and entries do not overlap, so the count bounds the group's
+        # episodes: a group that cannot beat the best so far (ties keep the earlier) is not parsed.
+        if group.count(".m3u8") <= len(best_urls):
+            continue
         urls, titles = _m3u8_entries(group)
         if len(urls) > len(best_urls):
             best_urls, best_titles = urls, titles
@@ -304,16 +308,20 @@ def parse_play_url(play_url: str) -> tuple[list[str], list[str]]:
 def _m3u8_entries(group: str) -> tuple[list[str], list[str]]:
     urls: list[str] = []
     titles: list[str] = []
-    # str.split is ~8x faster than a regex split on CJK-heavy play lists.
-    for entry in group.replace("\r", "#").replace("\n", "#").split("#"):
-        if not entry:
-            continue
+    if "\r" in group or "\n" in group:
+        group = group.replace("\r", "#").replace("\n", "#")
+    # str.split instead of a regex split: several times faster on CJK-heavy play lists.
+    for entry in group.split("#"):
         parts = entry.split("$", 2)
-        label, url = ("", parts[0]) if len(parts) == 1 else (parts[0].strip(), parts[1])
-        url = url.strip()
+        if len(parts) == 1:  # a bare url (or an empty entry, which ends with nothing)
+            url = entry.strip()
+            label = ""
+        else:  # label$url[$anything]
+            url = parts[1].strip()
+            label = parts[0]
         if url.endswith(".m3u8"):
             urls.append(url)
-            titles.append(label or str(len(urls)))
+            titles.append(label.strip() or str(len(urls)))
     return urls, titles
 
 

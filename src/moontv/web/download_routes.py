@@ -36,10 +36,10 @@ SSE_HEARTBEAT = 15.0
 SSE_MIN_INTERVAL = 0.5
 
 
-def _manager(state: AppState) -> DownloadManager:
+async def _manager(state: AppState) -> DownloadManager:
     if not state.settings.downloads_enabled:
         raise ServiceError(404, "服务器下载未启用")
-    return state.downloads
+    return await state.services.started_downloads()
 
 
 def _listing(manager: DownloadManager, user: Principal, everyone: bool) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def _everyone(all_users: str, user: Principal) -> bool:
 
 @router.post("/api/downloads")
 async def queue_download(request: Request, state: State, user: ActiveUser) -> Response:
-    manager = _manager(state)
+    manager = await _manager(state)
     body = await read_json_object(request)
     source, vod_id, episode = body.get("source"), body.get("id"), body.get("episode", 0)
     if not isinstance(source, str) or not source or not isinstance(vod_id, str | int) or not str(vod_id):
@@ -96,14 +96,14 @@ async def queue_download(request: Request, state: State, user: ActiveUser) -> Re
 
 @router.get("/api/downloads")
 async def list_downloads(state: State, user: ActiveUser, all_users: Everyone = "") -> Response:
-    return json_response(_listing(_manager(state), user, _everyone(all_users, user)), headers=NO_STORE)
+    return json_response(_listing(await _manager(state), user, _everyone(all_users, user)), headers=NO_STORE)
 
 
 @router.get("/api/downloads/events")
 async def download_events(
     request: Request, state: State, user: ActiveUser, all_users: Everyone = ""
 ) -> Response:
-    manager = _manager(state)
+    manager = await _manager(state)
     everyone = _everyone(all_users, user)
     if "text/event-stream" not in request.headers.get("accept", ""):
         # not an EventSource: one snapshot instead of a stream that never ends
@@ -131,7 +131,7 @@ async def download_events(
 
 @router.delete("/api/downloads/{task_id}")
 async def cancel_download(task_id: str, state: State, user: ActiveUser) -> Response:
-    manager = _manager(state)
+    manager = await _manager(state)
     task = manager.get(task_id, user.username, admin=user.is_admin) if valid_id(task_id) else None
     if task is None:
         raise ServiceError(404, "下载任务不存在")
@@ -141,7 +141,7 @@ async def cancel_download(task_id: str, state: State, user: ActiveUser) -> Respo
 
 @router.get("/api/downloads/{task_id}/file")
 async def download_file(task_id: str, state: State, user: ActiveUser) -> Response:
-    manager = _manager(state)
+    manager = await _manager(state)
     task = manager.get(task_id, user.username, admin=False) if valid_id(task_id) else None
     if task is None or task.status != DONE:
         raise ServiceError(404, "文件不存在")

@@ -21,10 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from moontv.errors import ServiceError
+from moontv.errors import RefusedDestination, ServiceError
 from moontv.sources.models import SourceError
 from moontv.storage.protocol import VersionConflict
-from moontv.streams.netguard import BlockedURL
 from moontv.web.deps import PageRedirect
 from moontv.web.responses import json_response
 
@@ -62,8 +61,8 @@ def register_error_handlers(app: FastAPI) -> None:
     async def source_error(request: Request, exc: SourceError) -> Response:
         return json_response({"error": exc.user_message}, 502)
 
-    @app.exception_handler(BlockedURL)
-    async def blocked_url(request: Request, exc: BlockedURL) -> Response:
+    @app.exception_handler(RefusedDestination)
+    async def blocked_url(request: Request, exc: RefusedDestination) -> Response:
         return json_response({"error": BLOCKED, "reason": exc.reason}, 403)
 
     @app.exception_handler(RequestValidationError)
