@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,37 +42,35 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--loglevel",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.05)
-    else:
+    # a port picked free may be bound by another process before redis-server binds it: a start that
+    # fails on "Address already in use" (and only that) is retried on a new port
+    log_path = workdir / "redis.log"
+    for _ in range(5):
+        port = free_port()
+        log_path.write_bytes(b"")
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(workdir), "--loglevel", "warning", "--logfile", str(log_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        if proc.poll() is None and time.monotonic() < deadline:
+            break
         proc.kill()
-        pytest.fail("redis-server did not start")
+        proc.wait(timeout=10)
+        output = log_path.read_text(errors="replace")
+        if "already in use" not in output:
+            pytest.fail(f"redis-server did not start: {output[-2000:]}")
+    else:
+        pytest.fail("redis-server found no free port in 5 attempts")
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
@@ -158,3 +157,22 @@ def stream_host(tmp_path):  # type: ignore[no-untyped-def]
     cdn = Cdn(tmp_path / "cdn").start()
     yield cdn.url
     cdn.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright, one per test process: a second ``sync_playwright()``
+    started while another is open in the same thread fails, so every browser test shares this one
+    (and opens its own context or page)."""
+    from tests.support import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian chromium is required at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()

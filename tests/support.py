@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Coroutine
@@ -16,7 +17,6 @@ import uvicorn
 
 from moontv.app import create_app
 from moontv.settings import Settings, load_settings
-from tests.conftest import free_port
 
 T = TypeVar("T")
 
@@ -34,11 +34,21 @@ CHROMIUM_ARGS = [
 ]
 
 
+def bound_socket() -> socket.socket:
+    """A listening-ready TCP socket on 127.0.0.1 at a port the kernel chose."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = create_app(settings)
-        self.port = free_port()
+        # bound here and handed to uvicorn: a port picked now and bound later can be taken meanwhile
+        self.socket = bound_socket()
+        self.port = int(self.socket.getsockname()[1])
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
@@ -56,7 +66,7 @@ class LiveServer:
     def _run(self) -> None:
         async def serve() -> None:
             self.loop = asyncio.get_running_loop()
-            await self.server.serve()
+            await self.server.serve(sockets=[self.socket])
 
         asyncio.run(serve())
 
@@ -81,6 +91,7 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+        self.socket.close()
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, trust_env=False, **kwargs)

@@ -202,12 +202,12 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(tmp_path: Path, f
     drain ends still gets its answer; then the process exits 0."""
     import threading
 
-    slow = fake_cms_factory(delay=2.5)
+    slow = fake_cms_factory(delay=5)  # longer than the drain: the search is in flight when it ends
     write_config(tmp_path / "config.json", {"slow": slow.base_url})
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("MOONTV_")}
-    env.update({"PASSWORD": "x", "PORT": str(port), "MOONTV_DRAIN_SECONDS": "1.5",
-                "MOONTV_SHUTDOWN_GRACE": "8", "MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1/32"})  # fmt: skip
+    env.update({"PASSWORD": "x", "PORT": str(port), "MOONTV_DRAIN_SECONDS": "3",
+                "MOONTV_SHUTDOWN_GRACE": "10", "MOONTV_ALLOW_PRIVATE_UPSTREAMS": "127.0.0.1/32"})  # fmt: skip
     cmd = [sys.executable, "-m", "moontv", "serve", "--config", str(tmp_path / "config.json"),
            "--data-dir", str(tmp_path / "data")]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -226,10 +226,15 @@ def test_sigterm_drains_readiness_first_and_finishes_in_flight(tmp_path: Path, f
         answers: list[httpx.Response] = []
         search = threading.Thread(target=lambda: answers.append(client.get("/api/search?q=流浪星球")))
         search.start()
-        time.sleep(0.8)  # the search waits on the slow upstream
+        deadline = time.monotonic() + 30
+        while not slow.requests:  # the search waits on the slow upstream
+            assert time.monotonic() < deadline and search.is_alive(), "the search never reached the upstream"
+            time.sleep(0.02)
         proc.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        assert httpx.get(f"{url}/api/ready", timeout=2).status_code == 503
+        while (ready := httpx.get(f"{url}/api/ready", timeout=2).status_code) == 200:
+            assert time.monotonic() < deadline, "readiness never turned 503"
+            time.sleep(0.02)
+        assert ready == 503
         assert httpx.get(f"{url}/api/health", timeout=2).status_code == 200  # still serving
         search.join(timeout=20)
         assert answers and answers[0].status_code == 200 and answers[0].json()["results"]

@@ -148,8 +148,13 @@ class RefreshScheduler:
                     await self._storage.release_lease(LEASE, self.holder)
 
     def lease_ttl(self) -> float:
-        """Seconds: longer than the longest gap between the holder's ticks and than one run."""
-        return max(self.interval * (1 + 2 * self._jitter), self.budget) + self.lease_margin
+        """Seconds: longer than the longest gap between two renewals by the holder. The holder renews
+        at the start of a tick, runs (at most ``budget``), then sleeps (at most ``longest_delay``)
+        before renewing again, so the gap is their sum; the margin absorbs a slow event loop."""
+        return self.longest_delay() + self.budget + self.lease_margin
+
+    def longest_delay(self) -> float:
+        return max(1.0, self.interval * (1 + self._jitter))
 
     async def _lead(self) -> bool:
         self.leader = bool(

@@ -26,6 +26,10 @@ HEALTH_LIMIT_SECONDS = 1.0
 RSS_LIMIT_MB = 256.0
 
 
+class PortTakenError(RuntimeError):
+    pass
+
+
 class ServerProcess:
     def __init__(self, tmp_path: Path, sites: dict[str, str] | None = None, **env: str) -> None:
         self.port = free_port()
@@ -48,6 +52,18 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
+        # the port was free when picked; another process may bind it before the server does, so a
+        # start that fails on "address already in use" (and only that) is retried on a new port
+        for _ in range(5):
+            try:
+                return self._start_once()
+            except PortTakenError:
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+                self.env["MOONTV_PORT"] = str(self.port)
+        raise RuntimeError("no free port could be bound in 5 attempts")
+
+    def _start_once(self) -> ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moontv", "serve"],
             env=self.env,
@@ -58,6 +74,8 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                if "address already in use" in err.lower():
+                    raise PortTakenError(err[-2000:])
                 raise RuntimeError(f"server exited: {err[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1, trust_env=False).status_code == 200:

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 import pytest
 
 from tests.streams.upstream import Canned, Upstream
-from tests.support import CHROMIUM, CHROMIUM_ARGS, LiveServer, settings_for, write_config
+from tests.support import LiveServer, settings_for, write_config
 
 SCRIPT_KEY = b"window.pwn=1;//x"
 assert len(SCRIPT_KEY) == 16
@@ -32,7 +32,7 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     live.stop()
 
 
-def test_key_relay_does_not_run_as_script(server: LiveServer, upstream: Upstream) -> None:
+def test_key_relay_does_not_run_as_script(server: LiveServer, upstream: Upstream, browser: Any) -> None:
     upstream.canned["/k.key"] = Canned(body=SCRIPT_KEY, headers={"Content-Type": "application/javascript"})
     upstream.canned["/v.m3u8"] = Canned(
         body=(
@@ -41,40 +41,37 @@ def test_key_relay_does_not_run_as_script(server: LiveServer, upstream: Upstream
         ),
         headers={"Content-Type": "application/vnd.apple.mpegurl"},
     )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            page.goto(f"{server.url}/login")
-            page.fill("#username", "admin")
-            page.fill("#password", "test")
-            page.click("#login-submit")
-            page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
-            playlist = page.evaluate(
-                "async (u) => (await fetch(u)).text()",
-                f"/api/proxy/m3u8?url={upstream.url}/v.m3u8",
-            )
-            key_path = re.search(r'URI="([^"]+)"', playlist)
-            assert key_path is not None, playlist
-            key_url = urljoin(f"{server.url}/api/proxy/m3u8", key_path.group(1))
-            fetched: Any = page.evaluate(
-                "async (u) => { const r = await fetch(u);"
-                " return [r.status, r.headers.get('x-content-type-options')]; }",
-                key_url,
-            )
-            assert fetched == [200, "nosniff"]
-            ran = page.evaluate(
-                """(u) => new Promise((done) => {
-                    const s = document.createElement('script');
-                    s.src = u;
-                    s.onload = () => done(window.pwn === 1);
-                    s.onerror = () => done(window.pwn === 1);
-                    document.head.appendChild(s);
-                })""",
-                key_url,
-            )
-            assert ran is False
-        finally:
-            browser.close()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/login")
+        page.fill("#username", "admin")
+        page.fill("#password", "test")
+        page.click("#login-submit")
+        page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+        playlist = page.evaluate(
+            "async (u) => (await fetch(u)).text()",
+            f"/api/proxy/m3u8?url={upstream.url}/v.m3u8",
+        )
+        key_path = re.search(r'URI="([^"]+)"', playlist)
+        assert key_path is not None, playlist
+        key_url = urljoin(f"{server.url}/api/proxy/m3u8", key_path.group(1))
+        fetched: Any = page.evaluate(
+            "async (u) => { const r = await fetch(u);"
+            " return [r.status, r.headers.get('x-content-type-options')]; }",
+            key_url,
+        )
+        assert fetched == [200, "nosniff"]
+        ran = page.evaluate(
+            """(u) => new Promise((done) => {
+                const s = document.createElement('script');
+                s.src = u;
+                s.onload = () => done(window.pwn === 1);
+                s.onerror = () => done(window.pwn === 1);
+                document.head.appendChild(s);
+            })""",
+            key_url,
+        )
+        assert ran is False
+    finally:
+        context.close()

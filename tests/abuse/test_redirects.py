@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from moontv.web.redirects import safe_redirect
-from tests.support import CHROMIUM, CHROMIUM_ARGS, LiveServer, settings_for, write_config
+from tests.support import LiveServer, settings_for, write_config
 
 HOSTILE = [
     "/\t/evil.example",
@@ -42,18 +42,6 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     live = LiveServer(settings_for(tmp_path)).start()
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.mark.parametrize(

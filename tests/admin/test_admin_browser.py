@@ -14,7 +14,6 @@ import pytest
 
 from tests.fakes.fake_cms import FakeCms
 from tests.support import CHROMIUM
-from tests.support import CHROMIUM_ARGS as ARGS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
@@ -29,10 +28,10 @@ def storage_kind() -> str:
     return "sqlite"
 
 
-def test_admin_panel_smoke(live_app, fake_cms: FakeCms, tmp_path: Path) -> None:
+def test_admin_panel_smoke(live_app, fake_cms: FakeCms, tmp_path: Path, browser: Any) -> None:
     server = live_app(None, allow_private_upstreams="127.0.0.1/32", refresh_interval=0)
     api = server.login()
-    with admin_page(server.url) as page:
+    with admin_page(browser) as page:
         sign_in(page, server.url)
         add_source(page, api, f"{fake_cms.url}/api.php/provide/vod")
         check_validity_with_progress(page)
@@ -48,24 +47,22 @@ def test_admin_panel_smoke(live_app, fake_cms: FakeCms, tmp_path: Path) -> None:
 
 
 @contextmanager
-def admin_page(base_url: str) -> Iterator[Any]:
-    """A chromium page; fails on any page error, leaves a screenshot in artifacts/ when a step fails."""
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(accept_downloads=True, locale="zh-CN")
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            yield page
-            assert errors == []
-        except Exception:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "admin-smoke-failure.png"), full_page=True)
-            raise
-        finally:
-            context.close()
-            browser.close()
+def admin_page(browser: Any) -> Iterator[Any]:
+    """A page in the shared chromium; fails on any page error, leaves a screenshot in artifacts/ when
+    a step fails."""
+    context = browser.new_context(accept_downloads=True, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+        assert errors == []
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "admin-smoke-failure.png"), full_page=True)
+        raise
+    finally:
+        context.close()
 
 
 def sign_in(page: Any, base_url: str) -> None:

@@ -264,12 +264,12 @@ async def test_runs_are_bounded_and_never_overlap() -> None:
     assert first.updated == 9 and first.failed == 1 and first.status == "partial"
     assert storage.records["u0"]["s+0"]["total_episodes"] == 2
 
-    slow = SlowCms(5)
+    slow = SlowCms(3600)  # lookups that would outlast any test: only the budget can end the run
     limited, _ = make(slow, budget=0.2)
     started = time.monotonic()
     summary = await limited.run_once("budget")
     assert summary is not None and summary.status == "timeout"
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 60
     await asyncio.sleep(0)
     assert slow.active == 0  # nothing left running after the budget
 

@@ -40,15 +40,19 @@ def test_admin_change_reaches_the_other_replica_within_a_second(
             name = f"站点 {i}"
             assert admin.post("/api/admin/site", json={"SiteName": name}).status_code == 200
             written = time.monotonic()
-            while reader.get("/api/server-config").json()["SiteName"] != name:
-                assert time.monotonic() - written < 5, "the other replica never saw the change"
+            while True:
+                asked = time.monotonic()
+                if reader.get("/api/server-config").json()["SiteName"] == name:
+                    break
+                # the property, however slow each request is on a loaded machine: every request made
+                # 1 s or more after the change gets the new value
+                assert asked - written < 1.0, "a request made 1 s after the change got the old value"
                 time.sleep(0.005)
             delays.append(time.monotonic() - written)
         print(
             f"config propagation ({storage_kind}): p50 {statistics.median(delays) * 1000:.0f} ms, "
             f"max {max(delays) * 1000:.0f} ms over {CHANGES} changes"
         )
-        assert max(delays) < 1.0, delays
     finally:
         a.stop()
         b.stop()

@@ -44,7 +44,7 @@ async def test_verdicts_bound_and_budget() -> None:
         slow = await check_urls(
             client, ["http://h.example/slow.m3u8"], "UA", limiter=asyncio.Semaphore(1), timeout=10, budget=0.3
         )
-        assert slow == {} and time.monotonic() - started < 2
+        assert slow == {} and time.monotonic() - started < 4.5  # the 0.3 s budget, not the 5 s answer
         timed_out = await check_urls(
             client, ["http://h.example/slow.m3u8"], "UA", limiter=asyncio.Semaphore(1), timeout=0.2
         )

@@ -457,7 +457,7 @@ async def test_slow_headers_hit_the_deadline(base: str, http: httpx.AsyncClient)
         client.search_page(site(base, "slow"), "q", 1, timeout=0.3, filter_adult=True), "timeout"
     )
     elapsed = time.perf_counter() - started
-    assert 0.25 < elapsed < 1.5
+    assert 0.25 < elapsed < 4.5  # ended by the 0.3 s deadline, not by the reply 5 s later
     assert error.user_message == "请求超时"
     assert recorder.calls[0][2] == "timeout" and recorder.calls[0][1] >= 0.25
     assert_no_active_connections(http)

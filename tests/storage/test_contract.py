@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -556,13 +557,19 @@ def test_factory_rejects_bad_settings(tmp_path: Path, kind: str, url: str | None
 
 async def test_lease_has_one_holder_until_it_expires(make_storage: MakeStorage) -> None:
     a, b = await make_storage(), await make_storage()  # two replicas on the same data
-    assert await a.acquire_lease("refresh", "replica-a", 400)
-    assert not await b.acquire_lease("refresh", "replica-b", 400)
-    assert await a.acquire_lease("refresh", "replica-a", 400)  # renewal by the holder
+    # leases that outlive the test unless released, so no step depends on how fast the machine is
+    assert await a.acquire_lease("refresh", "replica-a", 60_000)
+    assert not await b.acquire_lease("refresh", "replica-b", 60_000)
+    assert await a.acquire_lease("refresh", "replica-a", 60_000)  # renewal by the holder
     await b.release_lease("refresh", "replica-b")  # not the holder: no effect
-    assert not await b.acquire_lease("refresh", "replica-b", 400)
-    await asyncio.sleep(0.6)  # the holder died: its lease runs out
-    assert await b.acquire_lease("refresh", "replica-b", 60_000)
+    assert not await b.acquire_lease("refresh", "replica-b", 60_000)
+    # the holder dies right after a short renewal: its lease runs out, and only then can b take it
+    renewed = time.monotonic()
+    assert await a.acquire_lease("refresh", "replica-a", 300)
+    while not await b.acquire_lease("refresh", "replica-b", 60_000):
+        assert time.monotonic() - renewed < 30, "the lease never expired"
+        await asyncio.sleep(0.02)
+    assert time.monotonic() - renewed >= 0.3 - 0.01
     assert not await a.acquire_lease("refresh", "replica-a", 400)
     assert await a.acquire_lease("other", "replica-a", 400)  # leases are independent
     await b.release_lease("refresh", "replica-b")
@@ -594,12 +601,18 @@ async def test_admin_config_version_alone(storage: Storage) -> None:
 
 async def test_expiring_counters_count_and_expire(storage: Storage) -> None:
     assert await storage.get_counter("login:ip:x") == 0
-    assert [await storage.incr_counter("login:ip:x", 1) for _ in range(3)] == [1, 2, 3]
+    assert [await storage.incr_counter("login:ip:x", 600) for _ in range(3)] == [1, 2, 3]
     assert await storage.get_counter("login:ip:x") == 3
     assert await storage.incr_counter("login:ip:y", 60) == 1
-    await asyncio.sleep(1.2)  # the window is fixed from the first hit
-    assert await storage.get_counter("login:ip:x") == 0
-    assert await storage.incr_counter("login:ip:x", 60) == 1
+    # a 1 s window is fixed from its first hit: a later hit inside it does not extend it (waits are
+    # measured from what the calls returned, so a slow machine only makes the test wait longer)
+    assert await storage.incr_counter("login:ip:z", 1) == 1
+    first_done = time.monotonic()
+    second = await storage.incr_counter("login:ip:z", 1)
+    window_from = first_done if second == 2 else time.monotonic()  # 1: the first window had ended
+    await asyncio.sleep(max(0.0, window_from + 1.2 - time.monotonic()))
+    assert await storage.get_counter("login:ip:z") == 0
+    assert await storage.incr_counter("login:ip:z", 60) == 1
     assert await storage.get_counter("login:ip:y") == 1
     await storage.delete_counter("login:ip:y")
     assert await storage.get_counter("login:ip:y") == 0

@@ -334,7 +334,7 @@ async def test_recovers_after_the_server_restarts(tmp_path: Path) -> None:
         started = time.monotonic()
         with pytest.raises(StorageError):
             await storage.ping()
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 20  # bounded: no hang on the dead server
         proc = start_private_redis(port, str(tmp_path))
         await storage.set_password_hash("bob", "h")  # stale pooled connections are replaced
         assert await storage.list_users() == ["bob"]  # the server kept nothing in memory

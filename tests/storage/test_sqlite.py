@@ -168,9 +168,13 @@ async def test_event_loop_stays_responsive_during_writes(db: SqliteStorage) -> N
             last = now
 
     tick = asyncio.create_task(ticker())
+    started = time.perf_counter()
     await asyncio.gather(
         *(db.set_play_record("alice", f"s+{i}", big | {"title": f"T{i}"}) for i in range(200))
     )
     stop.set()
     await tick
-    assert max(gaps) < 0.5
+    # the loop keeps ticking through the writes: writes run on the loop would stall it for the whole
+    # batch at once; a loaded machine stretches the gaps and the batch alike, so the bound is relative
+    took = time.perf_counter() - started
+    assert len(gaps) >= 5 and max(gaps) < took / 2, (max(gaps), took, len(gaps))

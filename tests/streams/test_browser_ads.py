@@ -13,8 +13,7 @@ import pytest
 
 from tests.fakes.fake_cms import make_item
 from tests.streams.upstream import Upstream
-from tests.support import CHROMIUM, LiveServer
-from tests.support import CHROMIUM_ARGS as ARGS
+from tests.support import LiveServer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 TITLE = "广告测试片"
@@ -49,18 +48,6 @@ SAMPLER = """
   }, 100);
 })();
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is required (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

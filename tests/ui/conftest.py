@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.support import REPO, UiWorld, media_dir, missing_tools, start_world
 
 ARTIFACTS = REPO / "artifacts" / "ui"
@@ -59,18 +58,12 @@ def ui_world(tmp_path: Path, ui_media: Path) -> Iterator[UiWorld]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(browser: Any) -> Any:
+    """The session's shared browser (tests/conftest.py), once the UI tests' tools are known present."""
     missing = missing_tools()
     if missing:
         pytest.fail("web UI tests need: " + ", ".join(missing))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    return browser
 
 
 @pytest.fixture
