@@ -3,9 +3,10 @@
 #   (a) system-base   Debian 12 + its python3 (3.11, the interpreter of the distroless runtime)
 #   (b) dependencies  py-deps (runtime wheels for the TARGET arch, resolved on the build machine)
 #                     and web-assets (npm ci + front-end build) run in parallel
-#   (c) app           the moontv wheel, installed and compiled to bytecode, plus the standard-library
-#                     bytecode the server needs at start (probe)
-#   (d) runtime       distroless Python (Debian 12): no shell, uid 1001, read-only root filesystem OK
+#   (c) app           the moontv wheel, installed and compiled to bytecode; the distroless root
+#                     filesystem slimmed (runtime-root: libraries and standard-library parts the
+#                     server never loads removed) with the standard-library bytecode a start needs
+#   (d) runtime       that distroless Python (Debian 12) root: no shell, uid 1001, read-only root OK
 #
 # Every build stage runs on $BUILDPLATFORM; the runtime stage only copies files, so an arm64 image
 # builds on an amd64 machine without emulation:
@@ -34,7 +35,7 @@ RUN --mount=type=cache,id=${CACHE_NS}-apt-archives,target=/var/cache/apt,sharing
  && python3 -m venv /opt/build
 RUN --mount=type=cache,id=${CACHE_NS}-pip,target=/root/.cache/pip \
     /opt/build/bin/pip install -q "setuptools>=68" wheel
-COPY deploy/docker/pybuild.py /usr/local/bin/pybuild.py
+COPY deploy/docker/pybuild.py deploy/docker/runtime_root.py /usr/local/bin/
 
 # ---------------------------------------------------------------------------------------------
 # (b) dependency resolution: runtime requirements -> wheels for the target arch, slimmed
@@ -57,7 +58,8 @@ RUN --mount=type=cache,id=${CACHE_NS}-pip,target=/root/.cache/pip \
         --implementation cp --python-version 3.11 --abi cp311 \
         $(python3 /usr/local/bin/pybuild.py pip-platforms "$TARGETARCH") \
         --target /opt/venv/lib/python3.11/site-packages -r /build/requirements.txt \
- && python3 -X no_debug_ranges /usr/local/bin/pybuild.py slim /opt/venv/lib/python3.11/site-packages "$TARGETARCH"
+ && python3 -X no_debug_ranges /usr/local/bin/pybuild.py slim /opt/venv/lib/python3.11/site-packages "$TARGETARCH" \
+ && rm -f /opt/venv/bin/activate* /opt/venv/bin/Activate.ps1
 
 # The same requirements for the build machine itself, to run the server once in the probe below.
 FROM system-base AS py-deps-native
@@ -87,28 +89,40 @@ RUN /opt/build/bin/pip wheel -q --no-deps --no-build-isolation -w /dist /src \
  && /opt/build/bin/pip install -q --no-deps --no-compile --target /app/site /dist/moontv-*.whl \
  && rm -rf /app/site/bin \
  && python3 /usr/local/bin/pybuild.py verify-package /src/src/moontv /app/site/moontv \
- && python3 -X no_debug_ranges -m compileall -q -j 0 --invalidation-mode checked-hash /app/site \
+ && python3 -X no_debug_ranges -m compileall -q -j 0 --invalidation-mode unchecked-hash /app/site \
  && mkdir -p /app/bin /app/rootfs/data /app/rootfs/config \
  && chmod 1777 /app/rootfs/data \
  && printf '%s\n' '#!/opt/venv/bin/python' 'import sys' 'from moontv.cli import main' \
         'sys.exit(main())' > /app/bin/moontv \
  && chmod 0755 /app/bin/moontv
 
-# Standard-library bytecode: the distroless base ships the standard library without it, and a
-# read-only container could never cache it. import-list reads which modules the app imports (AST);
-# the probe imports them and serves requests with uvicorn, then compiles exactly the standard-library
+# Which standard-library modules a start imports: import-list reads which modules the app imports
+# (AST); the probe imports them and serves requests with uvicorn, then lists the standard-library
 # modules that were loaded. A source change that adds no import keeps the probe cached.
 FROM system-base AS import-list
 COPY --from=app /app/site/moontv /scan/moontv
 RUN python3 /usr/local/bin/pybuild.py import-list /scan/moontv /imports.txt
 
-FROM py-deps-native AS stdlib-pyc
+FROM py-deps-native AS stdlib-list
 COPY --from=import-list /imports.txt /imports.txt
-RUN python3 -X no_debug_ranges /usr/local/bin/pybuild.py stdlib-pyc /opt/venv /imports.txt /pyc
+RUN python3 /usr/local/bin/pybuild.py stdlib-probe /opt/venv /imports.txt /stdlib-modules.txt
+
+# The runtime's root filesystem: the distroless base (TARGET arch) minus what the server never
+# loads (deploy/docker/runtime_root.py lists each removed part and checks every remaining shared
+# object still finds its libraries), plus unchecked-hash bytecode of the listed standard-library
+# modules, compiled from the base's own sources (the image is immutable: a start reads no source).
+FROM ${RUNTIME_IMAGE} AS runtime-base
+
+FROM system-base AS runtime-root
+ARG TARGETARCH
+COPY --from=runtime-base / /rootfs/
+COPY --from=stdlib-list /stdlib-modules.txt /stdlib-modules.txt
+COPY --from=py-deps /opt/venv/ /check/opt/venv/
+RUN python3 -X no_debug_ranges /usr/local/bin/runtime_root.py /rootfs "$TARGETARCH" /stdlib-modules.txt /check
 
 # ---------------------------------------------------------------------------------------------
 # (d) production runtime
-FROM ${RUNTIME_IMAGE} AS runtime
+FROM scratch AS runtime
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="MoonTV (Python)" \
@@ -116,13 +130,15 @@ LABEL org.opencontainers.image.title="MoonTV (Python)" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
+COPY --from=runtime-root /rootfs/ /
 COPY --link --from=py-deps /opt/venv/ /opt/venv/
-COPY --link --from=stdlib-pyc /pyc/ /
 COPY --link --from=app /app/site/ /opt/venv/lib/python3.11/site-packages/
 COPY --link --from=web-assets /web/src/moontv/web/static/vendor/ /opt/venv/lib/python3.11/site-packages/moontv/web/static/vendor/
 COPY --link --from=app /app/bin/moontv /opt/venv/bin/moontv
 COPY --link --from=app /app/rootfs/ /
 ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    LANG=C.UTF-8 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MOONTV_HOST=0.0.0.0 \

@@ -159,11 +159,12 @@ def stream_host(tmp_path):  # type: ignore[no-untyped-def]
     cdn.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium driven by Playwright, one per test process: a second ``sync_playwright()``
+    """Debian's chromium driven by Playwright, one per test module: a second ``sync_playwright()``
     started while another is open in the same thread fails, so every browser test shares this one
-    (and opens its own context or page)."""
+    (and opens its own context or page). Not session-wide: while it is open the thread counts as
+    running an event loop, and the asyncio tests of later modules could not start theirs."""
     from tests.support import CHROMIUM, CHROMIUM_ARGS
 
     if not Path(CHROMIUM).exists():

@@ -8,7 +8,8 @@ Standard library only: it runs on Debian 12's python3 before anything is install
   pybuild.py slim SITE_PACKAGES ARCH        strip native code, drop tests/type stubs, compile bytecode
   pybuild.py verify-package SRC INSTALLED   every data file of the source tree made it into the install
   pybuild.py import-list SRC OUT            every module the app's code imports
-  pybuild.py stdlib-pyc VENV IMPORTS OUT    compile the standard-library modules a server start imports
+  pybuild.py stdlib-probe VENV IMPORTS OUT  list the standard-library modules a server start imports
+                                            (runtime_root.py compiles them)
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import ast
 import compileall
 import json
 import os
-import py_compile
 import re
 import shutil
 import socket
@@ -198,13 +198,12 @@ print(json.dumps(files))
 """
 
 
-def stdlib_pyc(venv: Path, imports: Path, out: Path) -> None:
-    """Compile the standard-library modules a server start imports into OUT (mirroring
-    /usr/lib/python3.11): the distroless base ships the standard library without bytecode, and a
-    read-only container could never cache it. The probe imports every module the app imports (the
-    list from import-list) and serves a few requests with uvicorn (uvloop + httptools), then reads
-    sys.modules. The image check "no module compiled at start" verifies the result."""
-    _require_no_debug_ranges()
+def stdlib_probe(venv: Path, imports: Path, out: Path) -> None:
+    """List the standard-library modules a server start imports (paths relative to the standard
+    library, one a line). The probe imports every module the app imports (the list from
+    import-list) and serves a few requests with uvicorn (uvloop + httptools), then reads
+    sys.modules. runtime_root.py compiles exactly these from the runtime's own sources; the image
+    check "no module compiled at start" verifies the result."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -218,25 +217,13 @@ def stdlib_pyc(venv: Path, imports: Path, out: Path) -> None:
     if proc.returncode != 0:
         raise SystemExit(f"stdlib probe failed:\n{proc.stderr[-3000:]}")
     files = json.loads(proc.stdout.strip().splitlines()[-1])
-    for name in files:
-        source = Path(name)
-        target = (
-            out
-            / source.parent.relative_to("/")
-            / "__pycache__"
-            / f"{source.stem}.{sys.implementation.cache_tag}.pyc"
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        py_compile.compile(
-            str(source),
-            cfile=str(target),
-            dfile=str(source),
-            doraise=True,
-            invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
-        )
-    if len(files) < 50:
-        raise SystemExit(f"only {len(files)} standard-library modules recorded; the probe did not work")
-    print(f"stdlib-pyc: {len(files)} modules, {_tree_size(out) / 1e6:.1f} MB")
+    prefix = f"/usr/lib/python{sys.version_info[0]}.{sys.version_info[1]}/"
+    rel = sorted(name.removeprefix(prefix) for name in files)
+    if len(rel) < 50:
+        raise SystemExit(f"only {len(rel)} standard-library modules recorded; the probe did not work")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(rel) + "\n", encoding="utf-8")
+    print(f"stdlib-probe: {len(rel)} standard-library modules imported by a server start")
 
 
 def _tree_size(root: Path) -> int:
@@ -257,8 +244,8 @@ def main(argv: list[str]) -> None:
         verify_package(Path(args[0]), Path(args[1]))
     elif cmd == "import-list":
         import_list(Path(args[0]), Path(args[1]))
-    elif cmd == "stdlib-pyc":
-        stdlib_pyc(Path(args[0]), Path(args[1]), Path(args[2]))
+    elif cmd == "stdlib-probe":
+        stdlib_probe(Path(args[0]), Path(args[1]), Path(args[2]))
     else:
         raise SystemExit(f"unknown command {cmd!r}\n{__doc__}")
 

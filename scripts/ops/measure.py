@@ -33,6 +33,7 @@ from .common import (
     tree_dirty,
 )
 from .containers import image_platform_sizes
+from .floors import base_slimming
 from .registry import multiarch_publish
 from .report import evaluate_goals, render_validation
 from .scan import syft_sbom, trivy_scan
@@ -136,6 +137,8 @@ def measure(args: argparse.Namespace) -> int:
         return _finish(report, checks, args)
     sizes = checks.guard("image size", lambda: image_platform_sizes(tag)) or {}
     report["size"] = sizes
+    runtime_base = bases.get("RUNTIME_IMAGE") or dockerfile_base_pins(dockerfile)["RUNTIME_IMAGE"]
+    report["runtime_root"] = checks.guard("runtime root slimming", lambda: base_slimming(runtime_base)) or {}
     log("run checks ...")
     report["run"] = smoke(tag, checks, starts=args.starts)
 

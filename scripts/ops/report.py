@@ -90,6 +90,7 @@ def render_validation(r: dict[str, Any]) -> str:
         if amd.get("python_packages_mb"):
             lines += ["", f"Python packages in /opt/venv (amd64): {amd['python_total_mb']} MB; largest:", ""]
             lines.append(", ".join(f"{k} {v} MB" for k, v in amd["python_packages_mb"].items()))
+    lines += _runtime_root_lines(r.get("runtime_root") or {})
     multi_sizes = r.get("multiarch", {}).get("size", {})
     if multi_sizes:
         lines += ["", "Multi-arch image (one build):", ""]
@@ -135,7 +136,10 @@ def render_validation(r: dict[str, Any]) -> str:
             "## Run",
             "",
             f"- docker run → first 200 on /api/health: p50 {s.get('p50')} s, p95 {s.get('p95')} s "
-            f"(min {s.get('min')}, max {s.get('max')}, {s.get('runs')} starts)",
+            f"(min {s.get('min')}, max {s.get('max')}, {s.get('runs')} starts, 1-minute load average "
+            f"{_load(s.get('load_avg_1m'))}); `docker run -d` itself returned after p50 "
+            f"{s.get('docker_run_returned_p50')} s",
+            *_floor_lines(run_.get("start_floors_s") or {}, s.get("p50")),
             f"- docker run → `healthy` (Docker's own health check, start interval): {run_.get('docker_healthy_s')} s",  # noqa: E501
             f"- idle RSS of the server: {run_.get('idle_rss_mb')} MB (median over the starts)",
             f"- docker stop: p50 {run_.get('stop_s', {}).get('p50')} s, max {run_.get('stop_s', {}).get('max')} s; exit codes {run_.get('stop_exit_codes')}",  # noqa: E501
@@ -189,3 +193,36 @@ def render_validation(r: dict[str, Any]) -> str:
         lines += ["", "## Other checks of this CI run", ""]
         lines += [f"- {line}" for line in extra]
     return "\n".join(lines) + "\n"
+
+
+def _load(pair: Any) -> str:
+    return f"{pair[0]} → {pair[1]}" if isinstance(pair, list) and len(pair) == 2 else "?"
+
+
+def _floor_lines(f: dict[str, Any], p50: Any) -> list[str]:
+    if not f:
+        return []
+    lines = [
+        f"- floors on this engine, same image ({f['runs']} interleaved runs each, p50, load {_load(f.get('load_avg_1m'))}): "  # noqa: E501
+        f"`docker run --rm … python -c pass` {f['python_pass']} s; `docker run -d -p` → first 200 of the "
+        f"standard library's HTTP server {f['stdlib_server']} s, of uvicorn (uvloop, httptools) with a "
+        f"trivial ASGI app {f['uvicorn_server']} s",
+    ]
+    if isinstance(p50, (int, float)):
+        lines.append(
+            f"- so the server's own start (imports, app set-up) adds about {p50 - f['uvicorn_server']:.2f} s "
+            "to the uvicorn floor"
+        )
+    return lines
+
+
+def _runtime_root_lines(rr: dict[str, Any]) -> list[str]:
+    if not rr:
+        return []
+    dropped = ", ".join(f"{pkg} {mb} MB" for pkg, mb in rr["dropped_mb"].items())
+    return [
+        "",
+        f"Runtime root (`deploy/docker/runtime_root.py`): the distroless base `{rr['base_image']}` holds "
+        f"{rr['base_mb']} MB of files; {rr['base_mb'] - rr['slimmed_mb']:.1f} MB the server never loads are "
+        f"dropped, leaving {rr['slimmed_mb']} MB. Dropped, by Debian package: {dropped}.",
+    ]

@@ -15,6 +15,7 @@ from typing import Any
 
 from .common import LABEL, RUN_ID, Checks, docker, http_status, percentile
 from .containers import image_config, rss_kb, start_container, wait_first_200, wait_health
+from .floors import start_floors
 
 
 def smoke(image: str, checks: Checks, *, starts: int = 10) -> dict[str, Any]:
@@ -57,8 +58,11 @@ def smoke(image: str, checks: Checks, *, starts: int = 10) -> dict[str, Any]:
     stops: list[float] = []
     rss: list[int] = []
     exit_codes: list[int] = []
+    run_returned: list[float] = []
+    load_before = os.getloadavg()[0]
     for i in range(starts):
         c, t0 = start_container(image)
+        run_returned.append(time.perf_counter() - t0)
         try:
             first.append(wait_first_200(c, t0))
             if i < 3:
@@ -78,7 +82,12 @@ def smoke(image: str, checks: Checks, *, starts: int = 10) -> dict[str, Any]:
         "p95": round(percentile(first, 95), 3),
         "min": round(min(first), 3),
         "max": round(max(first), 3),
+        "docker_run_returned_p50": round(percentile(run_returned, 50), 3),
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
+    floors = checks.guard("start-up floors", lambda: start_floors(image, runs=max(5, starts // 2)))
+    if floors:
+        result["start_floors_s"] = floors
     result["docker_healthy_s"] = [round(h, 2) for h in healthy]
     result["idle_rss_mb"] = round(statistics.median(rss) / 1024, 1)
     result["stop_s"] = {"p50": round(percentile(stops, 50), 3), "max": round(max(stops), 3)}

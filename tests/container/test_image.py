@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 
+from tests.conftest import free_port
 from tests.container.ops import ops
+from tests.container.workload import exercise, write_site_config
 
 
 def _config(docker_bin: str, image: str) -> dict:
@@ -91,3 +94,78 @@ def test_healthcheck_command_reports_a_dead_server(docker_bin: str, moontv_image
         text=True,
     )
     assert proc.returncode == 1 and "unhealthy" in proc.stderr
+
+
+def test_every_feature_works_on_the_slimmed_runtime(
+    docker_bin: str, moontv_image: str, tmp_path: Path, fake_cms_factory, stream_host
+) -> None:  # type: ignore[no-untyped-def]
+    """The image's runtime root lacks what deploy/docker/runtime_root.py drops: every module of the
+    app imports there, and a search, a detail, an HLS relay, a play record, the pages and every
+    parameterless GET route work against upstreams on this machine (host network)."""
+    modules = subprocess.run(
+        [
+            docker_bin,
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "/opt/venv/bin/python",
+            moontv_image,
+            "-c",
+            IMPORT_EVERY_MODULE,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert modules.returncode == 0, modules.stderr[-2000:]
+    assert int(modules.stdout.strip()) > 100
+
+    cms = fake_cms_factory()
+    port = free_port()
+    config = write_site_config(tmp_path / "config.json", cms.base_url)
+    config.chmod(0o644)
+    cid = subprocess.run(
+        [
+            docker_bin,
+            "run",
+            "-d",
+            "--network",
+            "host",
+            "--label",
+            ops.common.LABEL,
+            "-e",
+            "PASSWORD=image-check",
+            "-e",
+            "MOONTV_HOST=127.0.0.1",
+            "-e",
+            f"PORT={port}",
+            "-e",
+            "MOONTV_ALLOW_PRIVATE_UPSTREAMS=127.0.0.1/32",
+            "-v",
+            f"{config}:/config/config.json:ro",
+            moontv_image,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    container = ops.Container(cid, port)
+    try:
+        ops.wait_first_200(container, time.perf_counter(), limit=60)
+        seen = exercise(container.url, "image-check", stream_host)
+        assert len(seen) > 30
+        logs = subprocess.run([docker_bin, "logs", cid], capture_output=True, text=True).stderr
+        assert "ModuleNotFoundError" not in logs and "ImportError" not in logs, logs[-2000:]
+    finally:
+        container.remove()
+
+
+IMPORT_EVERY_MODULE = """
+import importlib, pkgutil, moontv
+names = [i.name for i in pkgutil.walk_packages(moontv.__path__, "moontv.")]
+for name in names:
+    if not name.endswith(".__main__"):  # that one runs the command line
+        importlib.import_module(name)
+print(len(names))
+"""

@@ -57,9 +57,9 @@ def ui_world(tmp_path: Path, ui_media: Path) -> Iterator[UiWorld]:
         w.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(browser: Any) -> Any:
-    """The session's shared browser (tests/conftest.py), once the UI tests' tools are known present."""
+    """The module's shared browser (tests/conftest.py), once the UI tests' tools are known present."""
     missing = missing_tools()
     if missing:
         pytest.fail("web UI tests need: " + ", ".join(missing))
