@@ -40,21 +40,23 @@ def user(**data: Any) -> dict[str, Any]:
         (user(lastOnline="yesterday"), "lastOnline"),
     ],
 )  # fmt: skip
-def test_a_bad_record_refuses_the_whole_file(live_app, bad_user: dict[str, Any], where: str) -> None:
-    server = live_app(None, refresh_interval=0)
-    owner = server.login()
-    seed(server, owner)
-    before = everything(server)
+async def test_a_bad_record_refuses_the_whole_file(
+    inprocess_app, bad_user: dict[str, Any], where: str
+) -> None:
+    app = await inprocess_app(None, refresh_interval=0)
+    owner = await app.login()
+    await seed(app, owner)
+    before = await everything(app)
     blob = backup({"dave": user(), "carol": bad_user})
-    response = import_file(owner, blob, "pw")
+    response = await import_file(owner, blob, "pw")
     assert response.status_code == 400
     assert response.json() == {"error": f"备份文件格式无效: carol.{where}"}
-    assert everything(server) == before
+    assert await everything(app) == before
 
 
-def test_imported_records_are_stored_as_the_api_stores_them(live_app) -> None:
-    server = live_app(None, refresh_interval=0)
-    owner = server.login()
+async def test_imported_records_are_stored_as_the_api_stores_them(inprocess_app) -> None:
+    app = await inprocess_app(None, refresh_interval=0)
+    owner = await app.login()
     loose_record = {
         "title": " 长夜 ",
         "source_name": "源A",
@@ -70,9 +72,9 @@ def test_imported_records_are_stored_as_the_api_stores_them(live_app) -> None:
             skipConfigs={"a+1": {"enable": 1, "intro_time": "90", "outro_time": "x"}},
         )
     }
-    assert import_file(owner, backup(data), "pw").status_code == 200
-    storage = server.state.storage
-    record = server.call(storage.get_play_record("owner-ish", "a+1"))
+    assert (await import_file(owner, backup(data), "pw")).status_code == 200
+    storage = app.state.storage
+    record = await storage.get_play_record("owner-ish", "a+1")
     assert record == {
         "title": "长夜",
         "source_name": "源A",
@@ -86,7 +88,7 @@ def test_imported_records_are_stored_as_the_api_stores_them(live_app) -> None:
         "search_title": "",
     }
     assert record["save_time"] > 1_700_000_000_000  # missing: the import time, as the API does
-    favorite = server.call(storage.get_favorite("owner-ish", "a+1"))
+    favorite = await storage.get_favorite("owner-ish", "a+1")
     assert (favorite["year"], favorite["cover"], favorite["origin"]) == ("2024", "", "live")
-    skip = server.call(storage.get_skip_config("owner-ish", "a+1"))
+    skip = await storage.get_skip_config("owner-ish", "a+1")
     assert skip == {"enable": True, "intro_time": 90, "outro_time": 0}
