@@ -46,6 +46,8 @@ def playback_quality(page: Any) -> dict[str, int]:
     """Plays 0 s to 12 s and returns the decoded and dropped frame counts of that stretch."""
     page.evaluate("() => { const v = document.getElementById('player'); v.pause(); v.currentTime = 0; }")
     page.wait_for_function("() => !document.getElementById('player').seeking", timeout=30_000)
+    # placements made while the page was still playing before the seek back to 0 are not this stretch's
+    page.evaluate("() => { if (window.__placed) window.__placed.length = 0; }")
     before = page.evaluate(QUALITY)
     page.evaluate("() => document.getElementById('player').play()")
     page.wait_for_function("() => document.getElementById('player').currentTime > 12", timeout=60_000)
